@@ -1,0 +1,1 @@
+"""Types, errors and plugin contracts shared by every stage."""
