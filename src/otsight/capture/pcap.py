@@ -82,8 +82,9 @@ def read_pcap(reader: ChunkReader, source: str, batch_frames: int = BATCH_FRAMES
     magic, _major, _minor, _zone, _sigfigs, _snaplen, linktype = struct.unpack(order + "IHHiIII", header)
     ts_mult = 1 if magic == MAGIC_NSEC else 1000
     header_len = 24 if magic == MAGIC_MODIFIED else 16
-    # The upper bits of the link-type field carry FCS information (LINKTYPE_EXT): ignore them.
-    linktype &= 0x0FFFFFFF
+    # The upper 16 bits carry FCS information (LINKTYPE_EXT: FCS length in bits 28-31, the
+    # "FCS length present" flag in bit 26): libpcap's LT_LINKTYPE() keeps the low 16 bits only.
+    linktype &= 0xFFFF
 
     frame_no = 1
     while True:

@@ -29,6 +29,7 @@ BYTE_ORDER_MAGIC = 0x1A2B3C4D
 STATUS_OTHER_BLOCK = 3
 STATUS_BAD_INTERFACE = 4
 MAX_BLOCK = 16 << 20  # Wireshark's limit on a block's size
+_INT64_MAX = (1 << 63) - 1
 
 
 @dataclass(slots=True)
@@ -51,14 +52,26 @@ def _ts_params(tsresol: int) -> tuple[int, int, int]:
 
 
 @kernel
-def _to_ns(units, mul, div, shift):  # type: ignore[no-untyped-def]
+def _to_ns(hi, lo, mul, div, shift):  # type: ignore[no-untyped-def]
+    """Timestamp units to ns (floored). The units are an unsigned 64-bit count given as its two
+    32-bit halves: with fine resolutions (10^-10 s, 2^-33 s) today's times exceed 2^63 units."""
+    units = (np.uint64(hi) << np.uint64(32)) | np.uint64(lo)
     if shift >= 0:
         if shift >= 63:
-            return 0
-        whole = units >> shift
-        frac = units & ((1 << shift) - 1)
-        return whole * 1000000000 + ((frac * 1000000000) >> shift)
-    return units * mul // div
+            return np.int64(0)
+        whole = np.int64(units >> np.uint64(shift))
+        frac = np.int64(units & np.uint64((1 << shift) - 1))
+        if shift <= 32:
+            return whole * 1000000000 + ((frac * 1000000000) >> shift)
+        # frac * 10^9 would overflow int64 (frac < 2^shift): split frac at bit 32 and floor
+        # exactly, with every intermediate below 2^63.
+        k = shift - 32
+        high = (frac >> 32) * 1000000000  # < 2^(k + 30)
+        rest = ((high & ((1 << k) - 1)) << 32) + (frac & 0xFFFFFFFF) * 1000000000
+        return whole * 1000000000 + (high >> k) + (rest >> shift)
+    if div > 1:
+        return np.int64(units // np.uint64(div))
+    return np.int64(units) * mul  # wraps past the year 2262, as int64 time does anyway
 
 
 @kernel
@@ -102,7 +115,9 @@ def scan_pcapng_blocks(
             iface = rd32(buf, pos + 8, big_endian)
             if iface >= n_if:
                 return n, pos, STATUS_BAD_INTERFACE
-            units = (rd32(buf, pos + 12, big_endian) << 32) | rd32(buf, pos + 16, big_endian)
+            has_ts = True
+            ts_hi = rd32(buf, pos + 12, big_endian)
+            ts_lo = rd32(buf, pos + 16, big_endian)
             incl = rd32(buf, pos + 20, big_endian)
             orig = rd32(buf, pos + 24, big_endian)
             data = pos + 28
@@ -114,7 +129,9 @@ def scan_pcapng_blocks(
             iface = rd16(buf, pos + 8, big_endian)
             if iface >= n_if:
                 return n, pos, STATUS_BAD_INTERFACE
-            units = (rd32(buf, pos + 12, big_endian) << 32) | rd32(buf, pos + 16, big_endian)
+            has_ts = True
+            ts_hi = rd32(buf, pos + 12, big_endian)
+            ts_lo = rd32(buf, pos + 16, big_endian)
             incl = rd32(buf, pos + 20, big_endian)
             orig = rd32(buf, pos + 24, big_endian)
             data = pos + 28
@@ -126,21 +143,29 @@ def scan_pcapng_blocks(
             if n_if == 0:
                 return n, pos, STATUS_BAD_INTERFACE
             iface = 0
-            units = -1
+            has_ts = False
+            ts_hi = 0
+            ts_lo = 0
             orig = rd32(buf, pos + 8, big_endian)
-            incl = min(orig, blen - 16)
+            # Captured length is min(original length, snaplen of interface 0), as Wireshark
+            # computes it; a block too short to hold that much is corrupt (taking what the
+            # block holds would hand out the padding bytes as packet data).
+            incl = orig
             if if_snaplen[0] > 0:
                 incl = min(incl, if_snaplen[0])
+            if incl > blen - 16 or incl > MAX_RECORD:
+                return n, pos, STATUS_CORRUPT
             data = pos + 12
         out_off[n] = data
         out_cap[n] = incl
         out_wire[n] = min(orig, 0x7FFFFFFF)
-        if units < 0:
-            out_ts[n] = 0
-        else:
+        if has_ts:
             out_ts[n] = (
-                _to_ns(units, if_mul[iface], if_div[iface], if_shift[iface]) + if_offset[iface]
+                _to_ns(ts_hi, ts_lo, if_mul[iface], if_div[iface], if_shift[iface])
+                + if_offset[iface]
             )
+        else:
+            out_ts[n] = 0
         out_link[n] = if_linktype[iface]
         n += 1
         pos += blen
@@ -165,7 +190,9 @@ def _parse_idb(body: bytes, order: str) -> Interface:
             offset = struct.unpack(order + "q", value[:8])[0]
         i += 4 + ((length + 3) & ~3)
     mul, div, shift = _ts_params(tsresol)
-    return Interface(linktype & 0x0FFFFFFF, snaplen, mul, div, shift, offset * 1_000_000_000)
+    # if_tsoffset is any signed 64-bit count of seconds; in ns it may not fit an int64.
+    offset_ns = max(min(offset * 1_000_000_000, _INT64_MAX), -_INT64_MAX - 1)
+    return Interface(linktype & 0x0FFFFFFF, snaplen, mul, div, shift, offset_ns)
 
 
 def read_pcapng(

@@ -13,7 +13,8 @@ import lzma
 import os
 import sys
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -31,6 +32,11 @@ BZ2_MAGIC = b"BZh"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 ZIP_MAGIC = b"PK\x03\x04"
 MAX_NESTING = 3
+# What decompressors and zipfile raise on damaged input (zlib.error is none of OSError and
+# ValueError; zipfile raises RuntimeError for an encrypted member, NotImplementedError, a
+# RuntimeError, for an unsupported compression method).
+_STREAM_ERRORS = (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error)
+_ZIP_ERRORS = (*_STREAM_ERRORS, zipfile.BadZipFile, RuntimeError)
 
 
 def sniff_format(head: bytes) -> str | None:
@@ -74,16 +80,24 @@ def _decompressor(kind: str, stream: BinaryIO) -> BinaryIO:
 
 
 class _ReadintoAdapter(io.RawIOBase):
-    """Give ``readinto`` to decompressor streams that only offer ``read``."""
+    """Give ``readinto`` to decompressor streams that only offer ``read``.
+
+    Uses ``read1`` where the stream has it: ``read(n)`` of a decompressor gathers n bytes over
+    many steps and throws them all away if a later step fails (a truncated .gz would lose every
+    packet of its last 16 MiB), while ``read1`` hands over each step's bytes as it goes.
+    """
 
     def __init__(self, inner: BinaryIO) -> None:
         self.inner = inner
+        self._read1 = getattr(inner, "read1", None)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: memoryview) -> int:  # type: ignore[override]
-        data = self.inner.read(len(b))
+        data = self._read1(len(b)) if self._read1 is not None else b""
+        if not data:  # no read1, or read1 returned nothing: read() tells EOF for sure
+            data = self.inner.read(len(b))
         n = len(data)
         b[:n] = data
         return n
@@ -96,7 +110,7 @@ def read_stream(
     reader = ChunkReader(_ReadintoAdapter(stream))  # type: ignore[arg-type]
     try:
         head = reader.peek(8)
-    except (OSError, EOFError, ValueError) as exc:
+    except _STREAM_ERRORS as exc:
         raise CaptureError(source, f"unreadable: {exc}") from None
     kind = sniff_format(head)
     if kind is None:
@@ -116,14 +130,19 @@ def read_stream(
     if kind == "zip":
         yield from _read_zip(inner, source, batch_frames, depth)
         return
+    count = 0  # packets yielded before a decompression error, for CaptureError.packets
     try:
         decompressed = _decompressor(kind, inner)  # type: ignore[arg-type]
-        yield from read_stream(decompressed, source, batch_frames, depth + 1)
-    except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
-        raise CaptureError(source, f"{kind} stream is corrupt or truncated: {exc}") from None
+        for batch in read_stream(decompressed, source, batch_frames, depth + 1):
+            count += len(batch)
+            yield batch
+    except _STREAM_ERRORS as exc:
+        raise CaptureError(source, f"{kind} stream is corrupt or truncated: {exc}", count) from None
     except Exception as exc:  # zstandard raises its own ZstdError
         if type(exc).__name__ == "ZstdError":
-            raise CaptureError(source, f"zstd stream is corrupt or truncated: {exc}") from None
+            raise CaptureError(
+                source, f"zstd stream is corrupt or truncated: {exc}", count
+            ) from None
         raise
 
 
@@ -131,17 +150,24 @@ def _read_zip(stream: BinaryIO, source: str, batch_frames: int, depth: int) -> I
     data = stream.read()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+    except _ZIP_ERRORS as exc:
         raise CaptureError(source, f"bad zip archive: {exc}") from None
     members = [m for m in archive.infolist() if not m.is_dir()]
     found = False
     for member in sorted(members, key=lambda m: m.filename):
-        with archive.open(member) as fh:
-            if sniff_format(fh.read(8)) is None:
-                continue
-        found = True
-        with archive.open(member) as fh:
-            yield from read_stream(fh, f"{source}!{member.filename}", batch_frames, depth + 1)  # type: ignore[arg-type]
+        name = f"{source}!{member.filename}"
+        count = 0
+        try:
+            with archive.open(member) as fh:
+                if sniff_format(fh.read(8)) is None:
+                    continue
+            found = True
+            with archive.open(member) as fh:
+                for batch in read_stream(fh, name, batch_frames, depth + 1):  # type: ignore[arg-type]
+                    count += len(batch)
+                    yield batch
+        except _ZIP_ERRORS as exc:  # bad CRC, corrupt deflate data, encrypted member, ...
+            raise CaptureError(name, f"zip member is corrupt or unreadable: {exc}", count) from None
     if not found:
         raise CaptureError(source, "zip archive holds no capture")
 
@@ -213,17 +239,65 @@ def expand_inputs(names: list[str]) -> tuple[list[Input], list[CaptureError]]:
     return inputs, errors
 
 
-def read_input(item: Input, batch_frames: int = BATCH_FRAMES) -> Iterator[FrameBatch]:
-    """Yield the batches of one input; raises :class:`CaptureError` on failure."""
+class _Counting(io.RawIOBase):
+    """Reports bytes read from the underlying file (compressed bytes for compressed files)."""
+
+    def __init__(self, inner: BinaryIO, total: int, report: Callable[[int, int], None]) -> None:
+        self.inner = inner
+        self.total = total
+        self.done = 0
+        self.report = report
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
+        n = self.inner.readinto(b)  # type: ignore[attr-defined]
+        if n:
+            self.done += n
+            self.report(self.done, self.total)
+        return n or 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.inner.read(size)
+        self.done += len(data)
+        self.report(self.done, self.total)
+        return data
+
+
+def read_input(
+    item: Input,
+    batch_frames: int = BATCH_FRAMES,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[FrameBatch]:
+    """Yield the batches of one input; raises :class:`CaptureError` on failure.
+
+    ``progress(bytes_read, total_bytes)`` is called as the file is read (total 0 for stdin).
+    """
     if item.path is None:
-        yield from read_stream(sys.stdin.buffer, item.name, batch_frames)
+        stream: BinaryIO = sys.stdin.buffer
+        if progress is not None:
+            stream = _Counting(stream, 0, progress)  # type: ignore[assignment]
+        yield from _read_counted(stream, item.name, batch_frames)
         return
     try:
         fh = item.path.open("rb", buffering=0)
+        total = os.fstat(fh.fileno()).st_size
     except OSError as exc:
         raise CaptureError(item.name, f"cannot open: {exc.strerror or exc}") from None
     with fh:
-        try:
-            yield from read_stream(fh, item.name, batch_frames)  # type: ignore[arg-type]
-        except OSError as exc:
-            raise CaptureError(item.name, f"read error: {exc.strerror or exc}") from None
+        src: BinaryIO = fh  # type: ignore[assignment]
+        if progress is not None:
+            src = _Counting(src, total, progress)  # type: ignore[assignment]
+        yield from _read_counted(src, item.name, batch_frames)
+
+
+def _read_counted(stream: BinaryIO, name: str, batch_frames: int) -> Iterator[FrameBatch]:
+    """read_stream, turning an I/O error into CaptureError with the packets read before it."""
+    count = 0
+    try:
+        for batch in read_stream(stream, name, batch_frames):
+            count += len(batch)
+            yield batch
+    except OSError as exc:
+        raise CaptureError(name, f"read error: {exc.strerror or exc}", count) from None

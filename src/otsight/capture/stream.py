@@ -3,6 +3,10 @@
 Each chunk is a new array, so batches that point into it stay valid after the reader moves on
 (no buffer is ever reused under a consumer's feet). A record cut by a chunk boundary is carried
 over to the next chunk.
+
+A read error (a truncated or corrupt compressed stream, an I/O error) does not throw away the
+bytes read before it: it is kept and raised once the caller needs more than those bytes, so the
+packets before the damage are still yielded.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class ChunkReader:
         self.eof = False
         self.consumed = 0  # bytes before buf[0] in the stream
         self._prefix = prefix
+        self._error: Exception | None = None  # raised once the bytes read before it are used
 
     @property
     def available(self) -> int:
@@ -48,6 +53,8 @@ class ChunkReader:
             self.consumed += self.pos
             self.buf, self.pos, self.filled = new, 0, rest
             self._read_into()
+        if self.available < need and self._error is not None:
+            raise self._error  # sticky: never mistaken for a clean end of stream later
         return self.available >= need
 
     def _read_into(self) -> None:
@@ -58,7 +65,12 @@ class ChunkReader:
                 view[self.filled : self.filled + n] = self._prefix[:n]
                 self._prefix = self._prefix[n:]
             else:
-                n = self.stream.readinto(view[self.filled :])  # type: ignore[attr-defined]
+                try:
+                    n = self.stream.readinto(view[self.filled :])  # type: ignore[attr-defined]
+                except Exception as exc:  # any reader's error, re-raised unchanged by refill
+                    self._error = exc
+                    self.eof = True
+                    return
                 if not n:
                     self.eof = True
                     return

@@ -9,19 +9,19 @@ code would silently read garbage).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 try:
-    from numba import njit as _njit
+    import numba
 except ImportError:  # pragma: no cover - numba is a declared dependency
-    _njit = None
+    numba = None  # type: ignore[assignment]
 
 
 def kernel(func: F) -> F:
     """Compile ``func`` with numba (cached on disk, GIL released) if numba is importable."""
-    if _njit is None:  # pragma: no cover
+    if numba is None:  # pragma: no cover
         return func
-    compiled: F = _njit(cache=True, nogil=True, boundscheck=False)(func)
-    return compiled
+    compiled: Any = numba.njit(cache=True, nogil=True, boundscheck=False)(func)
+    return cast(F, compiled)

@@ -83,6 +83,7 @@ class PacketTable:
     pl_off: npt.NDArray[np.int32]  # payload start within the frame
     pl_len: npt.NDArray[np.int32]  # payload bytes present in the capture
     pl_wire: npt.NDArray[np.int32]  # payload bytes the headers announce (> pl_len if snapped)
+    tunnel: npt.NDArray[np.uint8]  # outer encapsulation decoded away: 1 IP-in-IP, 2 GRE, 3 VXLAN
 
     @classmethod
     def empty(cls, n: int) -> PacketTable:

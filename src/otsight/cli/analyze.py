@@ -1,0 +1,185 @@
+"""`otsight analyze`: what is in these captures (or on this interface)?"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..core.errors import CaptureError
+from ..pipeline.runner import AnalysisResult, analyze, analyze_batches
+from ..pipeline.summary import Summary
+
+PROGRESS_MIN_BYTES = 32 << 20
+
+
+def analyze_command(
+    captures: list[str] = typer.Argument(
+        None,
+        help="pcap/pcapng files (optionally gzip/zstd/bz2/xz/zip), directories, or - for stdin.",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    interface: str | None = typer.Option(
+        None, "--interface", "-i", help="Capture live from this interface."
+    ),
+    bpf: str | None = typer.Option(None, "--filter", "-f", help="BPF filter for live capture."),
+    count: int | None = typer.Option(
+        None, "--count", "-c", help="Stop live capture after N packets."
+    ),
+    duration: float | None = typer.Option(
+        None, "--duration", help="Stop live capture after S seconds."
+    ),
+    top: int = typer.Option(10, "--top", help="Rows in the top-N tables."),
+    progress: bool | None = typer.Option(
+        None,
+        "--progress/--no-progress",
+        help="Progress bar (default: on for big inputs on a terminal).",
+    ),
+) -> None:
+    """Decode captures and summarise them: volume, protocols, flows, talkers, errors."""
+    err = Console(stderr=True)
+    if not captures and not interface:
+        err.print("[red]error:[/] give capture files, directories, - for stdin, or --interface")
+        raise typer.Exit(2)
+    started = time.perf_counter()
+    if interface:
+        result = _live(interface, bpf, count, duration, err)
+    else:
+        result = _files(captures, progress, err)
+    elapsed = time.perf_counter() - started
+    for exc in result.errors:
+        err.print(f"[red]error:[/] {exc.source}: {exc.reason}", highlight=False, soft_wrap=True)
+    if json_out:
+        data = result.summary.to_dict(top)
+        data["elapsed_s"] = round(elapsed, 3)
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        _render(result.summary, top, elapsed, Console())
+    if result.errors:
+        raise typer.Exit(1)
+
+
+def _files(captures: list[str], progress: bool | None, err: Console) -> AnalysisResult:
+    total = 0
+    for name in captures:
+        path = Path(name)
+        if path.is_file():
+            total += path.stat().st_size
+        elif path.is_dir():
+            total += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    show = progress if progress is not None else (err.is_terminal and total >= PROGRESS_MIN_BYTES)
+    if not show:
+        return analyze(captures)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=total or None)
+        done_before: dict[str, int] = {}
+
+        def update(name: str, done: int, _size: int) -> None:
+            done_before[name] = done
+            bar.update(
+                task, completed=sum(done_before.values()), description=os.path.basename(name)[:40]
+            )
+
+        return analyze(captures, progress=update)
+
+
+def _live(
+    interface: str, bpf: str | None, count: int | None, duration: float | None, err: Console
+) -> AnalysisResult:
+    try:
+        from ..capture.live import LiveCapture
+    except ImportError as exc:  # pragma: no cover - live.py is part of the package
+        err.print(f"[red]error:[/] live capture unavailable: {exc}")
+        raise typer.Exit(2) from None
+    try:
+        cap = LiveCapture(interface, bpf_filter=bpf, count=count, duration=duration)
+    except CaptureError as exc:
+        err.print(f"[red]error:[/] {exc.source}: {exc.reason}")
+        raise typer.Exit(1) from None
+    err.print(f"capturing on {interface}" + (f" ({bpf})" if bpf else "") + "; Ctrl-C to stop")
+    with cap:
+        try:
+            return analyze_batches(f"live:{interface}", cap)
+        except KeyboardInterrupt:
+            cap.stop()
+            raise
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def _render(s: Summary, top: int, elapsed: float, out: Console) -> None:
+    start = (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s.first_ts_ns / 1e9))
+        if s.first_ts_ns
+        else "-"
+    )
+    out.print(
+        f"[bold]{s.packets:,} packets[/], {_fmt_bytes(s.wire_bytes)}, "
+        f"{s.duration_s:,.1f} s of traffic from {start} UTC, {s.flows:,} flows "
+        f"(analysed in {elapsed:.2f} s)"
+    )
+    mix = Table(title="Protocol mix", show_header=True)
+    mix.add_column("layer")
+    mix.add_column("protocol")
+    mix.add_column("packets", justify="right")
+    for name, n in s.l3.most_common():
+        mix.add_row("network", name, f"{n:,}")
+    for name, n in s.transport.most_common():
+        mix.add_row("transport", name, f"{n:,}")
+    for name, n in s.ethertypes.most_common(top):
+        mix.add_row("link", name, f"{n:,}")
+    out.print(mix)
+    if s.services:
+        svc = Table(title="Services (named by server port: a hint, not proof)")
+        svc.add_column("service")
+        svc.add_column("flows", justify="right")
+        svc.add_column("bytes", justify="right")
+        for name, n in s.services.most_common(top):
+            svc.add_row(name, f"{n:,}", _fmt_bytes(s.service_bytes[name]))
+        out.print(svc)
+    if s.talker_bytes:
+        talk = Table(title="Top talkers")
+        talk.add_column("address")
+        talk.add_column("bytes", justify="right")
+        talk.add_column("packets", justify="right")
+        for ip, n in s.talker_bytes.most_common(top):
+            talk.add_row(ip, _fmt_bytes(n), f"{s.talker_packets[ip]:,}")
+        out.print(talk)
+    tcp = s.tcp
+    if tcp:
+        out.print(
+            f"TCP: {tcp.get('handshakes', 0):,} handshakes seen, "
+            f"{_fmt_bytes(tcp.get('delivered', 0))} reassembled, "
+            f"{_fmt_bytes(tcp.get('retrans', 0))} retransmitted, "
+            f"{tcp.get('ooo', 0):,} out-of-order segments, "
+            f"{_fmt_bytes(tcp.get('gaps', 0))} missing (gaps)"
+        )
+    if s.errors:
+        errs = Table(title="Decode problems (packets counted and skipped)")
+        errs.add_column("problem")
+        errs.add_column("packets", justify="right")
+        for name, n in s.errors.most_common():
+            errs.add_row(name, f"{n:,}")
+        out.print(errs)
+    else:
+        out.print("No decode errors.")

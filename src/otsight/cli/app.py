@@ -1,0 +1,37 @@
+"""The `otsight` command."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from .. import __version__
+from .analyze import analyze_command
+
+app = typer.Typer(
+    name="otsight",
+    help="Passive OT/IoT network security: decode captures, see every device, detect attacks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("analyze")(analyze_command)
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(f"otsight {__version__}")
+        raise typer.Exit()
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    app()

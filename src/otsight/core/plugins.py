@@ -1,0 +1,47 @@
+"""Contracts between the stream core and the protocol layer (sans-IO).
+
+The engine owns sockets, files and clocks; a handler only ever receives bytes with their
+capture time and direction, so the same protocol code serves pcaps, live capture and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+FROM_ORIGINATOR = 0
+FROM_RESPONDER = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FlowContext:
+    """What a handler knows about its flow; oriented originator -> responder."""
+
+    flow_id: int
+    proto: int
+    orig_ip: str
+    orig_port: int
+    resp_ip: str
+    resp_port: int
+
+
+class StreamHandler(Protocol):
+    """Receives one flow's payload in order: TCP reassembled per direction, UDP per datagram."""
+
+    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> None:
+        """``data`` continues the direction's stream (or is one UDP datagram)."""
+
+    def on_gap(self, direction: int, nbytes: int, ts_ns: int) -> None:
+        """``nbytes`` of the direction's stream were never captured; the next data follows them."""
+
+    def on_end(self, ts_ns: int) -> None:
+        """The flow ended (closed, idle, evicted or end of input)."""
+
+
+class HandlerFactory(Protocol):
+    """Chooses a handler from the first payload of a flow (content first, port as a hint)."""
+
+    def __call__(
+        self, flow: FlowContext, direction: int, first_data: bytes
+    ) -> StreamHandler | None:
+        """Return a handler for the flow, or None to ignore its payload from now on."""

@@ -1,0 +1,1 @@
+"""Assembles the stages into a running pipeline: capture -> decode -> flows -> handlers."""

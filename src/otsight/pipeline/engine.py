@@ -1,0 +1,310 @@
+"""The packet engine: decode, fragments, flows and TCP reassembly for a stream of batches.
+
+Batch-first by design: per batch, a handful of compiled kernels and numpy operations do the
+per-packet work; Python runs only for what is rare and rich (new flows, out-of-order TCP,
+fragments, handler calls). Packet time drives every timeout, so replaying a capture gives
+identical results.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from ..capture.batch import FrameBatch
+from ..core.plugins import FlowContext, HandlerFactory, StreamHandler
+from ..decode.flowkernel import DONE, SPLIT, SYN, flow_kernel
+from ..decode.flows import (
+    END_CLOSED,
+    END_EOF,
+    END_SPLIT,
+    END_TIMEOUT,
+    FlowRecord,
+    FlowTable,
+    Timeouts,
+)
+from ..decode.fragments import Reassembler
+from ..decode.kernel import decode_batch
+from ..decode.keys import FlowKeys, flow_eligible
+from ..decode.table import PacketTable
+from ..decode.tcp import TcpSlowPath
+
+log = logging.getLogger(__name__)
+
+CONSUMER_UNDECIDED = 0
+CONSUMER_ACTIVE = 1
+CONSUMER_NONE = 2
+
+
+@dataclass(slots=True)
+class EngineConfig:
+    max_flows: int = 500_000
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    fragment_timeout: float = 30.0
+
+
+@dataclass(slots=True)
+class EngineStats:
+    packets: int = 0
+    handler_errors: int = 0
+    flows_started: int = 0
+    flows_ended: int = 0
+
+
+@dataclass(slots=True)
+class BatchView:
+    """What observers see of a processed batch (read-only by convention)."""
+
+    batch: FrameBatch
+    table: PacketTable
+    slots: npt.NDArray[np.int64]
+    flow_ids: npt.NDArray[np.int64]
+
+
+class Engine:
+    """Feeds batches through decoding and flow tracking; reports flows and payload."""
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        handler_factory: HandlerFactory | None = None,
+        on_flow_end: Callable[[FlowRecord], None] | None = None,
+        on_batch: Callable[[BatchView], None] | None = None,
+    ) -> None:
+        self.config = config or EngineConfig()
+        self.flows = FlowTable(self.config.max_flows, self.config.timeouts)
+        self.flows.on_end = self._end_flow
+        self.fragments = Reassembler(self.config.fragment_timeout)
+        self.handler_factory = handler_factory
+        self.on_flow_end = on_flow_end
+        self.on_batch = on_batch
+        self.handlers: dict[int, StreamHandler] = {}
+        self.consumer = np.zeros(0, dtype=np.uint8)
+        self.tcp = TcpSlowPath(self.flows.state, self._deliver_slow, self._gap)
+        self.stats = EngineStats()
+        self.now_ns = 0
+        self._ctx: dict[int, FlowContext] = {}
+        self._cur: tuple[FrameBatch, PacketTable, dict[int, bytes]] | None = None
+
+    # ------------------------------------------------------------------ batches
+    def process(self, batch: FrameBatch) -> None:
+        n = len(batch)
+        if n == 0:
+            return
+        self.stats.packets += n
+        table = decode_batch(batch)
+        overrides: dict[int, bytes] = {}
+        frag_idx = np.nonzero(table.frag)[0]
+        for fi in frag_idx:
+            rebuilt = self.fragments.feed(batch, table, int(fi))
+            if rebuilt is not None:
+                overrides[int(fi)] = rebuilt
+        keys = FlowKeys(table, flow_eligible(table))
+        slots = self.flows.assign(keys)
+        self.stats.flows_started = self.flows.next_flow_id - 1
+        self._ensure_consumer_capacity()
+        side = keys.from_b.astype(np.int64)
+        out_off = np.zeros(n, dtype=np.int32)
+        out_len = np.zeros(n, dtype=np.int32)
+        self._cur = (batch, table, overrides)
+        st = self.flows.state
+        seq = table.seq.astype(np.int64)
+        ack = table.ack.astype(np.int64)
+        flags = table.tcp_flags.astype(np.int64)
+        proto = table.proto
+        wirelen = batch.wirelen.astype(np.int64)
+        pl_len = table.pl_len.astype(np.int64)
+        pl_wire = table.pl_wire.astype(np.int64)
+        start = 0
+        while start < n:
+            code, stop = flow_kernel(
+                start,
+                slots,
+                side,
+                batch.ts_ns,
+                wirelen,
+                proto,
+                flags,
+                seq,
+                ack,
+                pl_len,
+                pl_wire,
+                st.first_ts,
+                st.last_ts,
+                st.timeout,
+                st.pkts,
+                st.wire_bytes,
+                st.pl_bytes,
+                st.orig,
+                st.flags_seen,
+                st.closed,
+                st.next_seq,
+                st.max_ack,
+                st.pending,
+                st.delivered,
+                st.retrans,
+                st.overlaps,
+                out_off,
+                out_len,
+            )
+            self._dispatch(start, stop, slots, side, out_off, out_len)
+            if code == DONE:
+                break
+            i = int(stop)
+            s = int(slots[i])
+            if code == SPLIT:
+                reason = END_CLOSED if int(st.closed[s]) else END_TIMEOUT
+                h = self.flows.hash_of[s]
+                key = self.flows.keys[s]
+                self._end_flow(s, END_SPLIT if reason == END_CLOSED else reason)
+                new = self.flows.new_flow(h, key)
+                self._ensure_consumer_capacity()
+                rest = slots[i:]
+                rest[rest == s] = new
+                start = i
+                continue
+            # SLOW: a TCP segment the fast path cannot place.
+            b = int(side[i])
+            dseq = int(seq[i]) + (1 if int(flags[i]) & SYN else 0)
+            data = self._payload(i)
+            self.tcp.segment(s, b, dseq & 0xFFFFFFFF, data, int(pl_wire[i]), int(batch.ts_ns[i]))
+            start = i + 1
+        self.now_ns = max(self.now_ns, int(batch.ts_ns.max()))
+        if self.on_batch is not None:
+            self.on_batch(BatchView(batch, table, slots, self._flow_ids(slots)))
+        self._cur = None
+        self._expire()
+
+    def _flow_ids(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        ids = np.zeros(slots.shape[0], dtype=np.int64)
+        has = slots >= 0
+        ids[has] = self.flows.state.flow_id[slots[has]]
+        return ids
+
+    def finish(self) -> None:
+        """End every live flow (end of input)."""
+        for s in sorted(self.flows.keys):
+            self._end_flow(s, END_EOF)
+
+    # ------------------------------------------------------------------ flows
+    def _expire(self) -> None:
+        for s in self.flows.idle_slots(self.now_ns):
+            closed = int(self.flows.state.closed[s])
+            self._end_flow(int(s), END_CLOSED if closed else END_TIMEOUT)
+
+    def _end_flow(self, s: int, reason: str) -> None:
+        if self.tcp.buffers:
+            self.tcp.flush(s, self.now_ns)
+        handler = self.handlers.pop(s, None)
+        if handler is not None:
+            self._call(handler.on_end, int(self.flows.state.last_ts[s]))
+        self._ctx.pop(s, None)
+        if s < self.consumer.shape[0]:
+            self.consumer[s] = CONSUMER_UNDECIDED
+        record = self.flows.record(s, reason)
+        self.stats.flows_ended += 1
+        self.flows.release(s)
+        if self.on_flow_end is not None:
+            self.on_flow_end(record)
+
+    def _ensure_consumer_capacity(self) -> None:
+        cap = self.flows.state.capacity
+        if self.consumer.shape[0] < cap:
+            grown = np.zeros(cap, dtype=np.uint8)
+            grown[: self.consumer.shape[0]] = self.consumer
+            if self.handler_factory is None:
+                grown[:] = CONSUMER_NONE
+            self.consumer = grown
+
+    # ------------------------------------------------------------------ payload
+    def _payload(self, i: int) -> bytes:
+        assert self._cur is not None
+        batch, table, overrides = self._cur
+        if i in overrides:
+            return overrides[i]
+        start = int(batch.offset[i]) + int(table.pl_off[i])
+        return bytes(batch.buf[start : start + int(table.pl_len[i])])
+
+    def _dispatch(
+        self,
+        start: int,
+        stop: int,
+        slots: npt.NDArray[np.int64],
+        side: npt.NDArray[np.int64],
+        out_off: npt.NDArray[np.int32],
+        out_len: npt.NDArray[np.int32],
+    ) -> None:
+        if self.handler_factory is None or stop <= start:
+            return
+        seg_len = out_len[start:stop]
+        seg_slots = slots[start:stop]
+        want = (seg_len > 0) & (seg_slots >= 0)
+        if not want.any():
+            return
+        want &= self.consumer[np.where(seg_slots >= 0, seg_slots, 0)] != CONSUMER_NONE
+        assert self._cur is not None
+        batch = self._cur[0]
+        for j in np.nonzero(want)[0]:
+            i = start + int(j)
+            s = int(slots[i])
+            data = self._payload(i)
+            off = int(out_off[i])
+            data = data[off : off + int(out_len[i])]
+            self._deliver(s, int(side[i]), data, int(batch.ts_ns[i]), batch.first_frame + i)
+
+    def _direction(self, s: int, b: int) -> int:
+        o = int(self.flows.state.orig[s])
+        return 0 if b == (o if o >= 0 else 0) else 1
+
+    def _deliver(self, s: int, b: int, data: bytes, ts: int, frame: int) -> None:
+        state = self.consumer[s]
+        if state == CONSUMER_NONE:
+            return
+        direction = self._direction(s, b)
+        if state == CONSUMER_UNDECIDED:
+            assert self.handler_factory is not None
+            orig_ip, orig_port, resp_ip, resp_port = self.flows.describe(s)
+            ctx = FlowContext(
+                int(self.flows.state.flow_id[s]),
+                int(self.flows.state.proto[s]),
+                orig_ip,
+                orig_port,
+                resp_ip,
+                resp_port,
+            )
+            try:
+                handler = self.handler_factory(ctx, direction, data)
+            except Exception:
+                self.stats.handler_errors += 1
+                log.exception("handler factory failed on flow %d", ctx.flow_id)
+                handler = None
+            if handler is None:
+                self.consumer[s] = CONSUMER_NONE
+                return
+            self.handlers[s] = handler
+            self.consumer[s] = CONSUMER_ACTIVE
+        handler_obj = self.handlers.get(s)
+        if handler_obj is not None:
+            self._call(handler_obj.on_data, direction, data, ts, frame)
+
+    def _deliver_slow(self, s: int, b: int, data: bytes, ts: int) -> None:
+        if self.handler_factory is None:
+            return
+        self._deliver(s, b, data, ts, 0)
+
+    def _gap(self, s: int, b: int, nbytes: int, ts: int) -> None:
+        handler = self.handlers.get(s)
+        if handler is not None:
+            self._call(handler.on_gap, self._direction(s, b), nbytes, ts)
+
+    def _call(self, fn: Callable[..., None], *args: object) -> None:
+        """A broken handler never stops the engine: its error is logged and counted."""
+        try:
+            fn(*args)
+        except Exception:
+            self.stats.handler_errors += 1
+            log.exception("stream handler failed")

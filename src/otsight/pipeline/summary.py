@@ -1,0 +1,166 @@
+"""The numbers `otsight analyze` reports: volume, time span, protocol mix, talkers, errors.
+
+Aggregated per batch with numpy (no per-packet Python), and from flow records as flows end.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..core.ports import ethertype_name, proto_name, service_name
+from ..decode.flows import FlowRecord
+from ..decode.table import ERR_NAMES, L3_ARP, L3_IPV4, L3_IPV6, L3_LLC, L3_OTHER
+from .engine import BatchView
+
+L3_NAMES = {
+    L3_IPV4: "ipv4",
+    L3_IPV6: "ipv6",
+    L3_ARP: "arp",
+    L3_LLC: "llc",
+    L3_OTHER: "other-l2",
+    0: "undecoded",
+}
+
+
+@dataclass(slots=True)
+class InputReport:
+    name: str
+    packets: int = 0
+    error: str | None = None
+
+
+@dataclass
+class Summary:
+    packets: int = 0
+    wire_bytes: int = 0
+    captured_bytes: int = 0
+    first_ts_ns: int | None = None
+    last_ts_ns: int | None = None
+    linktypes: Counter[int] = field(default_factory=Counter)
+    l3: Counter[str] = field(default_factory=Counter)
+    transport: Counter[str] = field(default_factory=Counter)
+    ethertypes: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    vlan_tagged: int = 0
+    tunnelled: int = 0
+    flows: int = 0
+    flows_by_proto: Counter[str] = field(default_factory=Counter)
+    services: Counter[str] = field(default_factory=Counter)
+    service_bytes: Counter[str] = field(default_factory=Counter)
+    talker_bytes: Counter[str] = field(default_factory=Counter)
+    talker_packets: Counter[str] = field(default_factory=Counter)
+    conversations: Counter[tuple[str, str]] = field(default_factory=Counter)
+    tcp: Counter[str] = field(default_factory=Counter)
+    inputs: list[InputReport] = field(default_factory=list)
+    fragments: dict[str, int] = field(default_factory=dict)
+    flow_table: dict[str, int] = field(default_factory=dict)
+    handler_errors: int = 0
+
+    def add_batch(self, view: BatchView) -> None:
+        b, t = view.batch, view.table
+        n = len(b)
+        self.packets += n
+        self.wire_bytes += int(b.wirelen.sum(dtype=np.int64))
+        self.captured_bytes += int(b.caplen.sum(dtype=np.int64))
+        ts = b.ts_ns
+        lo, hi = int(ts.min()), int(ts.max())
+        self.first_ts_ns = lo if self.first_ts_ns is None else min(self.first_ts_ns, lo)
+        self.last_ts_ns = hi if self.last_ts_ns is None else max(self.last_ts_ns, hi)
+        for value, count in _counts(b.linktype):
+            self.linktypes[value] += count
+        for value, count in _counts(t.l3):
+            self.l3[L3_NAMES.get(value, str(value))] += count
+        ip = (t.l3 == L3_IPV4) | (t.l3 == L3_IPV6)
+        if ip.any():
+            for value, count in _counts(t.proto[ip & (t.frag == 0)]):
+                self.transport[proto_name(value)] += count
+            frags = int(np.count_nonzero(t.frag[ip]))
+            if frags:
+                self.transport["ip-fragment"] += frags
+        other = t.l3 == L3_OTHER
+        if other.any():
+            for value, count in _counts(t.ethertype[other]):
+                self.ethertypes[ethertype_name(value)] += count
+        bad = t.err != 0
+        if bad.any():
+            for value, count in _counts(t.err[bad]):
+                self.errors[ERR_NAMES.get(value, str(value))] += count
+        self.vlan_tagged += int(np.count_nonzero(t.vlan))
+        self.tunnelled += int(np.count_nonzero(t.tunnel))
+
+    def add_flow(self, rec: FlowRecord) -> None:
+        self.flows += 1
+        pname = proto_name(rec.proto)
+        self.flows_by_proto[pname] += 1
+        svc = service_name(rec.proto, rec.resp_port)
+        label = f"{svc} ({rec.resp_port}/{pname})" if svc else None
+        if label:
+            self.services[label] += 1
+            self.service_bytes[label] += rec.bytes
+        self.talker_bytes[rec.orig_ip] += rec.bytes
+        self.talker_bytes[rec.resp_ip] += rec.bytes
+        self.talker_packets[rec.orig_ip] += rec.packets
+        self.talker_packets[rec.resp_ip] += rec.packets
+        pair = (
+            (rec.orig_ip, rec.resp_ip) if rec.orig_ip <= rec.resp_ip else (rec.resp_ip, rec.orig_ip)
+        )
+        self.conversations[pair] += rec.bytes
+        if rec.proto == 6:
+            for k, v in rec.tcp.items():
+                if not k.endswith("_flags"):
+                    self.tcp[k.split("_", 1)[1]] += v
+            self.tcp["handshakes"] += int(rec.handshake)
+
+    @property
+    def duration_s(self) -> float:
+        if self.first_ts_ns is None or self.last_ts_ns is None:
+            return 0.0
+        return (self.last_ts_ns - self.first_ts_ns) / 1e9
+
+    def to_dict(self, top: int = 10) -> dict[str, Any]:
+        return {
+            "packets": self.packets,
+            "bytes": self.wire_bytes,
+            "captured_bytes": self.captured_bytes,
+            "first_ts": None if self.first_ts_ns is None else self.first_ts_ns / 1e9,
+            "last_ts": None if self.last_ts_ns is None else self.last_ts_ns / 1e9,
+            "duration_s": self.duration_s,
+            "link_types": {str(k): v for k, v in sorted(self.linktypes.items())},
+            "network": dict(self.l3.most_common()),
+            "transport": dict(self.transport.most_common()),
+            "other_ethertypes": dict(self.ethertypes.most_common()),
+            "vlan_tagged": self.vlan_tagged,
+            "tunnelled": self.tunnelled,
+            "flows": self.flows,
+            "flows_by_protocol": dict(self.flows_by_proto.most_common()),
+            "services_by_port": [
+                {"service": k, "flows": v, "bytes": self.service_bytes[k]}
+                for k, v in self.services.most_common(top)
+            ],
+            "top_talkers": [
+                {"ip": ip, "bytes": v, "packets": self.talker_packets[ip]}
+                for ip, v in self.talker_bytes.most_common(top)
+            ],
+            "top_conversations": [
+                {"a": a, "b": b, "bytes": v} for (a, b), v in self.conversations.most_common(top)
+            ],
+            "tcp": dict(sorted(self.tcp.items())),
+            "ip_fragments": self.fragments,
+            "flow_table": self.flow_table,
+            "decode_errors": dict(self.errors.most_common()),
+            "handler_errors": self.handler_errors,
+            "inputs": [
+                {"name": r.name, "packets": r.packets, "error": r.error} for r in self.inputs
+            ],
+        }
+
+
+def _counts(arr: np.ndarray[Any, Any]) -> list[tuple[int, int]]:
+    if arr.size == 0:
+        return []
+    values, counts = np.unique(arr, return_counts=True)
+    return [(int(v), int(c)) for v, c in zip(values, counts, strict=True)]

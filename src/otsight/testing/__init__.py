@@ -1,0 +1,1 @@
+"""Factories, oracles and harnesses shared by the tests and benchmarks."""

@@ -1,0 +1,1 @@
+"""Shared pytest configuration for the otsight test tree (kept deliberately empty)."""
