@@ -155,7 +155,8 @@ def machine_info(tshark: str | None) -> dict[str, Any]:
         "memory_gb": mem_gb,
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg")
+        else None,
     }
     for name in ("numpy", "numba"):
         try:

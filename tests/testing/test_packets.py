@@ -15,7 +15,9 @@ from otsight.capture.writer import PcapWriter
 from otsight.testing import packets as pk
 
 TSHARK = shutil.which("tshark")
-needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark not installed (apt-get install tshark)")
+needs_tshark = pytest.mark.skipif(
+    TSHARK is None, reason="tshark not installed (apt-get install tshark)"
+)
 CHECKSUM_PREFS = [
     "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
     "-o", "udp.check_checksum:TRUE",
@@ -85,7 +87,8 @@ def test_ipv4_header() -> None:
     packet = pk.ipv4(V4A, V4B, pk.IPPROTO_UDP, b"abcd", ttl=30, ident=0x1234, flags_offset=0x4000)
     version_ihl, _tos, total, ident, ff, ttl, proto = struct.unpack_from(">BBHHHBB", packet)
     assert (version_ihl, total, ident, ff, ttl, proto) == (0x45, 24, 0x1234, 0x4000, 30, 17)
-    assert packet[12:16] == pk.ip_bytes(V4A) and packet[16:20] == pk.ip_bytes(V4B)
+    assert packet[12:16] == pk.ip_bytes(V4A)
+    assert packet[16:20] == pk.ip_bytes(V4B)
     assert verifies(packet[:20])
     assert packet[20:] == b"abcd"
 
@@ -149,7 +152,8 @@ def test_arp_layout() -> None:
     body = pk.arp(pk.ARP_REPLY, MAC_A, V4A, MAC_B, V4B)
     assert len(body) == 28
     assert struct.unpack_from(">HHBBH", body) == (1, 0x0800, 6, 4, 2)
-    assert body[8:14] == pk.mac_bytes(MAC_A) and body[24:28] == pk.ip_bytes(V4B)
+    assert body[8:14] == pk.mac_bytes(MAC_A)
+    assert body[24:28] == pk.ip_bytes(V4B)
 
 
 def test_modbus_helpers() -> None:
@@ -166,10 +170,12 @@ def test_modbus_helpers() -> None:
 
 def test_whole_frames() -> None:
     frame = pk.tcp_frame(V4A, V4B, 1, 502, seq=5, flags="S", vlan=12)
-    assert frame[12:14] == b"\x81\x00" and frame[16:18] == b"\x08\x00"
+    assert frame[12:14] == b"\x81\x00"
+    assert frame[16:18] == b"\x08\x00"
     assert len(frame) == 60  # 18 + 20 + 20, padded
     frame6 = pk.udp_frame(V6A, V6B, 1, 2, b"hi")
-    assert frame6[12:14] == b"\x86\xdd" and len(frame6) == 14 + 40 + 8 + 2
+    assert frame6[12:14] == b"\x86\xdd"
+    assert len(frame6) == 14 + 40 + 8 + 2
 
 
 # ----------------------------------------------------------------------------- tshark oracle
@@ -228,8 +234,10 @@ def test_tshark_agrees(tmp_path: Path) -> None:
     assert sum(row["tcp.checksum.status"] == "1" for row in rows) == 4
     assert sum(row["udp.checksum.status"] == "1" for row in rows) == 2
     assert sum(row["ip.checksum.status"] == "1" for row in rows) == 5
-    assert rows[6]["icmp.checksum.status"] == "1" and rows[7]["icmpv6.checksum.status"] == "1"
-    assert rows[0]["mbtcp.trans_id"] == "258" and rows[0]["modbus.func_code"] == "3"
+    assert rows[6]["icmp.checksum.status"] == "1"
+    assert rows[7]["icmpv6.checksum.status"] == "1"
+    assert rows[0]["mbtcp.trans_id"] == "258"
+    assert rows[0]["modbus.func_code"] == "3"
     assert rows[1]["modbus.regval_uint16"].split(",")[:2] == ["1", "515"]
     assert rows[1]["ip.ttl"] == "30"
     assert rows[2]["tcp.options.mss_val"] == "1440"

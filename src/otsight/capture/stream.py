@@ -44,24 +44,33 @@ class ChunkReader:
         return self.consumed + self.pos
 
     def refill(self, need: int = 1) -> bool:
-        """Make at least ``need`` unread bytes available; False if the stream ends first."""
+        """Make at least ``need`` unread bytes available; False if the stream ends first.
+
+        Bytes are appended after ``filled`` while the current buffer has room (batches only
+        point below ``filled``, so they stay valid); a new buffer is allocated when it is full.
+        A short read (a pipe) returns as soon as ``need`` bytes are there, so a live
+        ``tcpdump -w - | otsight analyze -`` is not held back waiting for a whole chunk.
+        """
         while self.available < need and not self.eof:
-            size = max(self.chunk_size, need + 65536)
-            new = np.empty(size, dtype=np.uint8)
-            rest = self.available
-            new[:rest] = self.buf[self.pos : self.filled]
-            self.consumed += self.pos
-            self.buf, self.pos, self.filled = new, 0, rest
-            self._read_into()
+            room = self.buf.shape[0] - self.filled
+            if room < max(need - self.available, 65536):
+                size = max(self.chunk_size, need + 65536)
+                new = np.empty(size, dtype=np.uint8)
+                rest = self.available
+                new[:rest] = self.buf[self.pos : self.filled]
+                self.consumed += self.pos
+                self.buf, self.pos, self.filled = new, 0, rest
+            self._read_into(need)
         if self.available < need and self._error is not None:
             raise self._error  # sticky: never mistaken for a clean end of stream later
         return self.available >= need
 
-    def _read_into(self) -> None:
+    def _read_into(self, need: int) -> None:
         view = memoryview(self.buf)  # type: ignore[arg-type]
         while self.filled < self.buf.shape[0]:
+            want = self.buf.shape[0] - self.filled
             if self._prefix:
-                n = min(len(self._prefix), self.buf.shape[0] - self.filled)
+                n = min(len(self._prefix), want)
                 view[self.filled : self.filled + n] = self._prefix[:n]
                 self._prefix = self._prefix[n:]
             else:
@@ -75,6 +84,8 @@ class ChunkReader:
                     self.eof = True
                     return
             self.filled += n
+            if n < want and self.available >= need:
+                return
 
     def read(self, n: int) -> bytes:
         """Read exactly ``n`` bytes (fewer at the end of the stream)."""

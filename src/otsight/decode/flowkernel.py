@@ -2,8 +2,12 @@
 
 Runs over a batch after every packet has a flow slot. Anything rare and stateful returns
 control to Python with a code and the packet index: a flow that must be split (idle timeout,
-port reuse after close) and TCP segments that are out of order, truncated by the snap length,
-or arrive while earlier out-of-order data is buffered.
+close delay over, port reuse after close), TCP segments that are out of order, truncated by the
+snap length, or arrive while earlier out-of-order data is buffered, and ACKs that advance while
+the peer's direction has buffered data (the ACK may prove a hole lost).
+
+Flow ids are handed out here, at each flow's first packet, so they follow packet order whatever
+the batch boundaries are.
 """
 
 from __future__ import annotations
@@ -45,10 +49,13 @@ def flow_kernel(
     first_ts: Any,
     last_ts: Any,
     timeout: Any,
+    close_ns: Any,
     pkts: Any,
     wire_bytes: Any,
     pl_bytes: Any,
     orig: Any,
+    flow_id: Any,
+    next_id: Any,
     flags_seen: Any,
     closed: Any,
     next_seq: Any,
@@ -71,10 +78,14 @@ def flow_kernel(
         if pkts[s, 0] + pkts[s, 1] > 0:
             if ts[i] - last_ts[s] > timeout[s]:
                 return SPLIT, i
-            if is_tcp and (f & SYN) and not (f & ACK):
-                if (closed[s] & CLOSED_RST) or (closed[s] & 3) == 3:
+            if (closed[s] & CLOSED_RST) or (closed[s] & 3) == 3:
+                if ts[i] - last_ts[s] > close_ns:
+                    return SPLIT, i  # closed and quiet for the close delay: already over
+                if is_tcp and (f & SYN) and not (f & ACK):
                     return SPLIT, i
         else:
+            flow_id[s] = next_id[0]
+            next_id[0] += 1
             first_ts[s] = ts[i]
             last_ts[s] = ts[i]
             if is_tcp and (f & SYN) and not (f & ACK):
@@ -97,15 +108,19 @@ def flow_kernel(
             closed[s] |= CLOSED_RST
         if f & FIN:
             closed[s] |= 1 << b
+        acked = False
         if f & ACK:
             a = ack[i]
             if max_ack[s, b] < 0 or seqdiff(a, max_ack[s, b]) > 0:
                 max_ack[s, b] = a
+                acked = pending[s, 1 - b] != 0
         dseq = seq[i]
         if f & SYN:
             dseq = (dseq + 1) & 0xFFFFFFFF
             if next_seq[s, b] < 0 or pkts[s, b] == 1:
                 next_seq[s, b] = dseq
+        if acked:
+            return SLOW, i  # the peer's buffered data may now be past a hole proved lost
         length = pl_len[i]
         if length <= 0 and pl_wire[i] <= 0:
             continue

@@ -169,7 +169,9 @@ class FlowTable:
         self.hash_of: dict[int, int] = {}  # slot -> hash
         self.free: list[int] = []
         self.next_slot = 0
-        self.next_flow_id = 1
+        # The next flow id; the flow kernel hands ids out at each flow's first packet, so they
+        # follow packet order however the input is cut into batches.
+        self.ids = np.ones(1, dtype=np.int64)
         self.evicted = 0
         self.collisions = 0
         # Called with (slot, reason) before a slot is reused; the engine ends the flow there.
@@ -178,6 +180,10 @@ class FlowTable:
     @property
     def live(self) -> int:
         return len(self.by_hash)
+
+    @property
+    def next_flow_id(self) -> int:
+        return int(self.ids[0])
 
     def timeout_ns(self, proto: int) -> int:
         return int(self.timeouts.for_proto(proto) * 1e9)
@@ -192,9 +198,9 @@ class FlowTable:
         return s
 
     def new_flow(self, h: int, key: FlowKey) -> int:
+        """A slot for a new flow; its id is set at its first packet (flow kernel)."""
         s = self._alloc()
-        self.state.reset(s, key.proto, self.timeout_ns(key.proto), self.next_flow_id)
-        self.next_flow_id += 1
+        self.state.reset(s, key.proto, self.timeout_ns(key.proto), 0)
         self.by_hash[h] = s
         self.keys[s] = key
         self.hash_of[s] = h
@@ -223,15 +229,17 @@ class FlowTable:
         clash = ~keys.same_key(idx, rep)
         uniq_slots = np.empty(uniq.shape[0], dtype=np.int64)
         hashes = [int(h) for h in uniq]
-        new = sum(1 for h in hashes if h not in self.by_hash)
-        overflow = self.live + new - self.max_flows
+        seen = [self.by_hash[h] for h in hashes if h in self.by_hash]
+        overflow = self.live + (len(hashes) - len(seen)) - self.max_flows
         if overflow > 0:
-            # Over the cap: end the least recently seen flows first. A batch that alone holds
-            # more new flows than the cap overshoots it by at most one batch.
-            for s_old in self.oldest_slots(min(overflow, self.live)):
+            # Over the cap: end the least recently seen flows first; flows this batch continues
+            # are the most recently seen of all. A batch that alone holds more new flows than
+            # the cap overshoots it by at most one batch.
+            for s_old in self.oldest_slots(min(overflow, self.live), exclude=seen):
                 self.evicted += 1
                 self.on_end(int(s_old), END_EVICTED)
-        for u in range(uniq.shape[0]):
+        # New flows take slots in order of their first packet in the batch (not hash order).
+        for u in np.argsort(first, kind="stable").tolist():
             h = hashes[u]
             i0 = int(idx[first[u]])
             s = self.by_hash.get(h)
@@ -299,6 +307,17 @@ class FlowTable:
             tcp=tcp,
         )
 
+    def end_reason(self, s: int, now_ns: int) -> str:
+        """Why a flow idle until ``now_ns`` is over: closed (close delay), timeout, or reuse."""
+        st = self.state
+        idle = now_ns - int(st.last_ts[s])
+        closed = int(st.closed[s])
+        if (closed & 4 or (closed & 3) == 3) and idle > int(self.timeouts.tcp_closed * 1e9):
+            return END_CLOSED
+        if idle > int(st.timeout[s]):
+            return END_TIMEOUT
+        return END_SPLIT  # a new connection on a closed flow's ports
+
     def idle_slots(self, now_ns: int) -> I64:
         """Live slots whose idle time exceeds their timeout (or the close delay)."""
         n = self.next_slot
@@ -318,9 +337,11 @@ class FlowTable:
         expired = live & started & ((idle > st.timeout[:n]) | done)
         return np.nonzero(expired)[0].astype(np.int64)
 
-    def oldest_slots(self, count: int) -> I64:
-        """The ``count`` live slots seen least recently (eviction candidates)."""
+    def oldest_slots(self, count: int, exclude: list[int] | None = None) -> I64:
+        """The ``count`` live slots seen least recently (eviction candidates), not ``exclude``."""
         live = np.fromiter(self.keys.keys(), dtype=np.int64, count=len(self.keys))
+        if exclude:
+            live = live[~np.isin(live, np.asarray(exclude, dtype=np.int64))]
         if count >= live.size:
             return live
         last = self.state.last_ts[live]

@@ -93,7 +93,11 @@ def _ethertype_after_l2(
                 return p, ethertype
         elif ethertype <= 1500:
             # 802.3 length field: LLC follows; SNAP with a zero OUI carries an ethertype.
-            if end - p >= 8 and buf[p] == 0xAA and buf[p + 1] == 0xAA and buf[p + 2] == 3:
+            if end - p < 3:
+                return -1, 0  # the LLC header (DSAP, SSAP, control) is cut short
+            if buf[p] == 0xAA and buf[p + 1] == 0xAA and buf[p + 2] == 3:
+                if end - p < 8:
+                    return -1, 0  # so is the SNAP header (OUI, protocol id)
                 oui = (np.int64(buf[p + 3]) << 16) | (np.int64(buf[p + 4]) << 8) | buf[p + 5]
                 pid = rd16be(buf, p + 6)
                 if oui == 0:
@@ -389,6 +393,7 @@ def decode_kernel(
                 break
             inner_p = -1
             outer_l3 = l3[i]
+            outer_vlan = vlan[i]
             if proto == 4 or proto == 41:
                 inner_p = l4
                 et = ETH_IPV4 if proto == 4 else ETH_IPV6
@@ -414,6 +419,7 @@ def decode_kernel(
                 inner_p = -1
                 tunnel[i] = 0
                 l3[i] = outer_l3
+                vlan[i] = outer_vlan  # a tag of the bridged frame is not the outer packet's
             if inner_p < 0:
                 break
             has_ports[i] = False
@@ -422,6 +428,8 @@ def decode_kernel(
             tcp_flags[i] = 0
             pl_off[i] = 0
             pl_len[i] = 0
+            pl_wire[i] = 0
+            ip_id[i] = 0  # IPv6 sets it only from a fragment header: drop the outer IPv4 id
             p = inner_p
             end = ip_end
 

@@ -59,6 +59,11 @@ class TcpSlowPath:
         self.buffered_bytes[key] = self.buffered_bytes.get(key, 0) + len(data)
         self._drain(s, b, ts)
 
+    def acked(self, s: int, b: int, ts: int) -> None:
+        """The peer of side ``b`` sent a new ACK: holes it proves lost are declared now."""
+        if (s, b) in self.buffers:
+            self._drain(s, b, ts)
+
     def _drain(self, s: int, b: int, ts: int) -> None:
         st = self.state
         key = (s, b)
@@ -101,8 +106,8 @@ class TcpSlowPath:
     def _hole_is_loss(self, s: int, b: int, head_seq: int, key: tuple[int, int]) -> bool:
         """True when waiting longer for the missing bytes is pointless."""
         peer_ack = int(self.state.max_ack[s, 1 - b])
-        if peer_ack >= 0 and seqdiff(peer_ack, head_seq) > 0:
-            return True  # the receiver acknowledged data beyond the hole: we lost it
+        if peer_ack >= 0 and seqdiff(peer_ack, head_seq) >= 0:
+            return True  # the receiver acknowledged every byte of the hole: we lost them
         buf = self.buffers[key]
         if len(buf) > MAX_BUFFERED_SEGMENTS or self.buffered_bytes[key] > MAX_BUFFERED_BYTES:
             self.forced_gaps += 1

@@ -17,16 +17,8 @@ import numpy.typing as npt
 
 from ..capture.batch import FrameBatch
 from ..core.plugins import FlowContext, HandlerFactory, StreamHandler
-from ..decode.flowkernel import DONE, SPLIT, SYN, flow_kernel
-from ..decode.flows import (
-    END_CLOSED,
-    END_EOF,
-    END_SPLIT,
-    END_TIMEOUT,
-    FlowRecord,
-    FlowTable,
-    Timeouts,
-)
+from ..decode.flowkernel import DONE, RST, SPLIT, SYN, flow_kernel
+from ..decode.flows import END_EOF, FlowRecord, FlowTable, Timeouts
 from ..decode.fragments import Reassembler
 from ..decode.kernel import decode_batch
 from ..decode.keys import FlowKeys, flow_eligible
@@ -89,6 +81,9 @@ class Engine:
         self.now_ns = 0
         self._ctx: dict[int, FlowContext] = {}
         self._cur: tuple[FrameBatch, PacketTable, dict[int, bytes]] | None = None
+        self._frame = 0  # frame number of the packet the TCP slow path is working on
+        # Gaps declared before the flow's first data chose a handler: replayed to the handler.
+        self._early_gaps: dict[int, list[tuple[int, int, int]]] = {}
 
     # ------------------------------------------------------------------ batches
     def process(self, batch: FrameBatch) -> None:
@@ -105,7 +100,6 @@ class Engine:
                 overrides[int(fi)] = rebuilt
         keys = FlowKeys(table, flow_eligible(table))
         slots = self.flows.assign(keys)
-        self.stats.flows_started = self.flows.next_flow_id - 1
         self._ensure_consumer_capacity()
         side = keys.from_b.astype(np.int64)
         out_off = np.zeros(n, dtype=np.int32)
@@ -119,6 +113,8 @@ class Engine:
         wirelen = batch.wirelen.astype(np.int64)
         pl_len = table.pl_len.astype(np.int64)
         pl_wire = table.pl_wire.astype(np.int64)
+        close_ns = int(self.config.timeouts.tcp_closed * 1e9)
+        ended_ids = np.zeros(n, dtype=np.int64)  # ids of flows split mid-batch, for the view
         start = 0
         while start < n:
             code, stop = flow_kernel(
@@ -136,10 +132,13 @@ class Engine:
                 st.first_ts,
                 st.last_ts,
                 st.timeout,
+                close_ns,
                 st.pkts,
                 st.wire_bytes,
                 st.pl_bytes,
                 st.orig,
+                st.flow_id,
+                self.flows.ids,
                 st.flags_seen,
                 st.closed,
                 st.next_seq,
@@ -157,25 +156,39 @@ class Engine:
             i = int(stop)
             s = int(slots[i])
             if code == SPLIT:
-                reason = END_CLOSED if int(st.closed[s]) else END_TIMEOUT
+                reason = self.flows.end_reason(s, int(batch.ts_ns[i]))
                 h = self.flows.hash_of[s]
                 key = self.flows.keys[s]
-                self._end_flow(s, END_SPLIT if reason == END_CLOSED else reason)
+                # Earlier packets of the ending flow keep its id (the new flow may reuse slot s).
+                before = (slots[:i] == s) & (ended_ids[:i] == 0)
+                ended_ids[:i][before] = st.flow_id[s]
+                self._end_flow(s, reason)
                 new = self.flows.new_flow(h, key)
                 self._ensure_consumer_capacity()
                 rest = slots[i:]
                 rest[rest == s] = new
                 start = i
                 continue
-            # SLOW: a TCP segment the fast path cannot place.
+            # SLOW: a TCP segment the fast path cannot place, or an ACK the peer's buffered
+            # data waits for.
             b = int(side[i])
-            dseq = int(seq[i]) + (1 if int(flags[i]) & SYN else 0)
-            data = self._payload(i)
-            self.tcp.segment(s, b, dseq & 0xFFFFFFFF, data, int(pl_wire[i]), int(batch.ts_ns[i]))
+            f = int(flags[i])
+            ts = int(batch.ts_ns[i])
+            self._frame = batch.first_frame + i
+            if st.pending[s, 1 - b]:
+                self.tcp.acked(s, 1 - b, ts)
+            if (pl_len[i] > 0 or pl_wire[i] > 0) and not f & RST:
+                dseq = int(seq[i]) + (1 if f & SYN else 0)
+                data = self._payload(i)
+                self.tcp.segment(s, b, dseq & 0xFFFFFFFF, data, int(pl_wire[i]), ts)
+            self._frame = 0
             start = i + 1
+        self.stats.flows_started = self.flows.next_flow_id - 1
         self.now_ns = max(self.now_ns, int(batch.ts_ns.max()))
         if self.on_batch is not None:
-            self.on_batch(BatchView(batch, table, slots, self._flow_ids(slots)))
+            ids = self._flow_ids(slots)
+            ids = np.where(ended_ids != 0, ended_ids, ids)
+            self.on_batch(BatchView(batch, table, slots, ids))
         self._cur = None
         self._expire()
 
@@ -186,23 +199,27 @@ class Engine:
         return ids
 
     def finish(self) -> None:
-        """End every live flow (end of input)."""
-        for s in sorted(self.flows.keys):
+        """End every live flow (end of input), in flow id order."""
+        for s in self._by_flow_id(list(self.flows.keys)):
             self._end_flow(s, END_EOF)
 
     # ------------------------------------------------------------------ flows
+    def _by_flow_id(self, slots: list[int]) -> list[int]:
+        return sorted(slots, key=lambda s: int(self.flows.state.flow_id[s]))
+
     def _expire(self) -> None:
-        for s in self.flows.idle_slots(self.now_ns):
-            closed = int(self.flows.state.closed[s])
-            self._end_flow(int(s), END_CLOSED if closed else END_TIMEOUT)
+        for s in self._by_flow_id(self.flows.idle_slots(self.now_ns).tolist()):
+            self._end_flow(s, self.flows.end_reason(s, self.now_ns))
 
     def _end_flow(self, s: int, reason: str) -> None:
+        last_ts = int(self.flows.state.last_ts[s])
         if self.tcp.buffers:
-            self.tcp.flush(s, self.now_ns)
+            self.tcp.flush(s, last_ts)  # packet time of the flow itself, whatever ends it
         handler = self.handlers.pop(s, None)
         if handler is not None:
-            self._call(handler.on_end, int(self.flows.state.last_ts[s]))
+            self._call(handler.on_end, last_ts)
         self._ctx.pop(s, None)
+        self._early_gaps.pop(s, None)
         if s < self.consumer.shape[0]:
             self.consumer[s] = CONSUMER_UNDECIDED
         record = self.flows.record(s, reason)
@@ -282,11 +299,14 @@ class Engine:
                 self.stats.handler_errors += 1
                 log.exception("handler factory failed on flow %d", ctx.flow_id)
                 handler = None
+            early = self._early_gaps.pop(s, [])
             if handler is None:
                 self.consumer[s] = CONSUMER_NONE
                 return
             self.handlers[s] = handler
             self.consumer[s] = CONSUMER_ACTIVE
+            for gap_direction, nbytes, gap_ts in early:
+                self._call(handler.on_gap, gap_direction, nbytes, gap_ts)
         handler_obj = self.handlers.get(s)
         if handler_obj is not None:
             self._call(handler_obj.on_data, direction, data, ts, frame)
@@ -294,12 +314,14 @@ class Engine:
     def _deliver_slow(self, s: int, b: int, data: bytes, ts: int) -> None:
         if self.handler_factory is None:
             return
-        self._deliver(s, b, data, ts, 0)
+        self._deliver(s, b, data, ts, self._frame)
 
     def _gap(self, s: int, b: int, nbytes: int, ts: int) -> None:
         handler = self.handlers.get(s)
         if handler is not None:
             self._call(handler.on_gap, self._direction(s, b), nbytes, ts)
+        elif self.handler_factory is not None and self.consumer[s] == CONSUMER_UNDECIDED:
+            self._early_gaps.setdefault(s, []).append((self._direction(s, b), nbytes, ts))
 
     def _call(self, fn: Callable[..., None], *args: object) -> None:
         """A broken handler never stops the engine: its error is logged and counted."""

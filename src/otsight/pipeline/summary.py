@@ -139,7 +139,9 @@ class Summary:
             "flows_by_protocol": dict(self.flows_by_proto.most_common()),
             "services_by_port": [
                 {"service": k, "flows": v, "bytes": self.service_bytes[k]}
-                for k, v in self.services.most_common(top)
+                for k, v in sorted(
+                    self.services.items(), key=lambda kv: (-kv[1], -self.service_bytes[kv[0]], kv[0])
+                )[:top]
             ],
             "top_talkers": [
                 {"ip": ip, "bytes": v, "packets": self.talker_packets[ip]}

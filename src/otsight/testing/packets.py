@@ -222,7 +222,7 @@ def arp(
 # --------------------------------------------------------------------------- layer 3
 
 
-def ipv4(  # noqa: PLR0917 (the familiar positional signature)
+def ipv4(
     src: str,
     dst: str,
     proto: int,
@@ -313,7 +313,7 @@ def tcp_flags(flags: int | str) -> int:
     return value
 
 
-def tcp(  # noqa: PLR0917 (the familiar positional signature)
+def tcp(
     sport: int,
     dport: int,
     seq: int,

@@ -42,7 +42,9 @@ from pathlib import Path
 from ..capture.writer import PcapWriter
 from . import packets as pk
 
-__all__ = ["DEFAULT_START_TS_NS", "SynthStats", "generate", "iter_frames", "main"]
+__all__ = [
+    "DEFAULT_START_TS_NS", "SynthStats", "generate", "iter_chunks", "iter_frames", "main",
+]
 
 DEFAULT_START_TS_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 
@@ -63,6 +65,13 @@ Source = Generator[tuple[int, "bytes | Source"], None, None]
 Flow = Generator[tuple[int, bytes], None, int]
 
 _IPTCP = struct.Struct(">BBHHHBBH4s4sHHIIHHHH")
+_MBAP = struct.Struct(">HHHB")
+_ZEROS = bytes(64)
+
+
+def _adu(transaction_id: int, unit_id: int, pdu: bytes) -> bytes:
+    """Modbus/TCP ADU (as :func:`packets.modbus_tcp_adu`, minus the call overhead)."""
+    return _MBAP.pack(transaction_id, 0, len(pdu) + 1, unit_id) + pdu
 
 # TCP SYN options per stack: (SYN options, window scale or None, SYN window, established window)
 _STACKS: dict[str, tuple[bytes, int | None, int, int]] = {
@@ -174,8 +183,7 @@ class _Side:
     """Precomputed Ethernet/IPv4/TCP header of one direction of a connection."""
 
     __slots__ = (
-        "dport", "dst", "ff", "ident", "ip_sum", "l2", "minlen", "sport", "src", "tcp_sum",
-        "ttl", "window",
+        "dport", "dst", "ff", "ident", "ip_sum", "l2", "sport", "src", "tcp_sum", "ttl", "window",
     )
 
     def __init__(
@@ -190,22 +198,23 @@ class _Side:
         self.dport = dport
         self.ident = ident
         self.window = 0
-        self.minlen = len(l2) + 46
         addr = int.from_bytes(src, "big") + int.from_bytes(dst, "big")
         self.ip_sum = 0x4500 + self.ff + (ttl << 8 | 6) + addr
         self.tcp_sum = addr + 6 + sport + dport
 
     def seg(self, seq: int, ack: int, flags: int, payload: bytes = b"", opts: bytes = b"") -> bytes:
-        hl = 20 + len(opts)
-        tcp_len = hl + len(payload)
+        n = len(payload)
+        hl = 20 + len(opts) if opts else 20
+        tcp_len = hl + n
         total = 20 + tcp_len
         ident = self.ident = (self.ident + 1) & 0xFFFF
         word = hl << 10 | flags
         window = self.window
+        # One's complement sums mod 0xFFFF: any big-endian number adds as the sum of its words.
         s = self.tcp_sum + tcp_len + seq + ack + word + window
-        if payload:
+        if n:
             v = int.from_bytes(payload, "big")
-            s += v << 8 if len(payload) & 1 else v
+            s += v << 8 if n & 1 else v
         if opts:
             s += int.from_bytes(opts, "big")
         frame = (
@@ -217,8 +226,8 @@ class _Side:
             + opts
             + payload
         )
-        if len(frame) < self.minlen:
-            frame += bytes(self.minlen - len(frame))
+        if total < 46:  # pad to the 60-byte minimum Ethernet frame (64 when tagged)
+            frame += _ZEROS[: 46 - total]
         return frame
 
 
@@ -288,20 +297,25 @@ class _Block:
     address: int
     values: list[int]
     offline: bool = False  # a serial device behind a gateway that never answers
+    request: bytes = b""
+    response_format: struct.Struct = field(default_factory=lambda: struct.Struct(">BB"))
+
+    def __post_init__(self) -> None:
+        n = len(self.values)
+        self.request = pk.modbus_read_request(self.function_code, self.address, n)
+        self.response_format = struct.Struct(f">BB{n}H")
 
     def read(self, rng: random.Random) -> tuple[bytes, bytes]:
+        if self.offline:
+            return self.request, pk.modbus_exception_response(self.function_code, 0x0B)
         values = self.values
         n = len(values)
-        request = struct.pack(">BHH", self.function_code, self.address, n)
-        if self.offline:
-            return request, pk.modbus_exception_response(self.function_code, 0x0B)
         values[0] = (values[0] + 1) & 0xFFFF  # watchdog / heartbeat counter
         r = rng.random
         for _ in range(int(r() * 3)):
             i = int(r() * n)
             values[i] = (values[i] + int(r() * 7) - 3) & 0xFFFF
-        data = struct.pack(f">{n}H", *values)
-        return request, struct.pack(">BB", self.function_code, len(data)) + data
+        return self.request, self.response_format.pack(self.function_code, 2 * n, *values)
 
 
 @dataclass(slots=True)
@@ -658,8 +672,19 @@ class _Plant:
                 if pair.pipelined:
                     t = yield from self._modbus_pipelined(conn, exchanges, t, rng)
                 else:
-                    for exchange in exchanges:
-                        t = yield from self._modbus_exchange(conn, pair, exchange, t, rng)
+                    acks_first = pair.server_acks_first
+                    for tid_i, unit, request, response, latency in exchanges:
+                        adu = _adu(tid_i, unit, request)
+                        seq, ack = conn.cseq, conn.sseq
+                        yield t, conn.cl(PA, adu)
+                        if r() < 0.001:  # lost beyond the SPAN port: retransmitted
+                            t += int(rng.uniform(200, 400)) * MS
+                            yield t, conn.c.seg(seq, ack, PA, adu)
+                        if acks_first:
+                            t += int(80 + r() * 320) * US
+                            yield t, conn.sv(ACK)
+                        t += latency
+                        yield t, conn.sv(PA, _adu(tid_i, unit, response))
                         t += int(300 + r() * 2500) * US
                 cycle += period + int((r() - 0.5) * 0.1 * period)
                 ack_at = t + pair.ack_delay_ns
@@ -670,30 +695,12 @@ class _Plant:
             t = yield from conn.close(t, rng)
             t += int(rng.uniform(0.5, 3.0) * SEC)
 
-    def _modbus_exchange(
-        self, conn: _Conn, pair: _Pair, exchange: tuple[int, int, bytes, bytes, int], t: int,
-        rng: random.Random,
-    ) -> Flow:
-        tid, unit, request, response, latency = exchange
-        adu = pk.modbus_tcp_adu(tid, unit, request)
-        seq, ack = conn.cseq, conn.sseq
-        yield t, conn.cl(PA, adu)
-        if rng.random() < 0.001:  # request lost beyond the SPAN port: retransmitted
-            t += int(rng.uniform(200, 400)) * MS
-            yield t, conn.c.seg(seq, ack, PA, adu)
-        if pair.server_acks_first:
-            t += int(rng.uniform(80, 400)) * US
-            yield t, conn.sv(ACK)
-        t += latency
-        yield t, conn.sv(PA, pk.modbus_tcp_adu(tid, unit, response))
-        return t
-
     def _modbus_pipelined(
         self, conn: _Conn, exchanges: list[tuple[int, int, bytes, bytes, int]], t: int,
         rng: random.Random,
     ) -> Flow:
         frames = [
-            conn.cl(PA, pk.modbus_tcp_adu(tid, unit, request))
+            conn.cl(PA, _adu(tid, unit, request))
             for tid, unit, request, _response, _latency in exchanges
         ]
         if len(frames) > 1 and rng.random() < 0.005:  # reordered on the way to the SPAN port
@@ -703,7 +710,7 @@ class _Plant:
             t += int(rng.uniform(15, 80)) * US
         for tid, unit, _request, response, latency in exchanges:
             t += latency // 2
-            yield t, conn.sv(PA, pk.modbus_tcp_adu(tid, unit, response))
+            yield t, conn.sv(PA, _adu(tid, unit, response))
         return t
 
     # -- generic TCP sessions (HTTP, TLS) -------------------------------------------------
@@ -1085,10 +1092,10 @@ class _Plant:
 # ----------------------------------------------------------------------------- driver
 
 
-def iter_frames(
-    packets: int, seed: int = 1, start_ts_ns: int = DEFAULT_START_TS_NS
-) -> Iterator[tuple[int, bytes]]:
-    """Yield ``packets`` (timestamp ns, Ethernet frame) pairs in timestamp order."""
+def iter_chunks(
+    packets: int, seed: int = 1, start_ts_ns: int = DEFAULT_START_TS_NS, chunk: int = 65536
+) -> Iterator[tuple[list[int], list[bytes]]]:
+    """Yield (timestamps ns, Ethernet frames) lists of up to ``chunk`` packets, in time order."""
     plant = _Plant(seed, start_ts_ns)
     # (time, tie-breaker, frame or a new source to start, the source it came from)
     heap: list[tuple[int, int, bytes | Source, Source]] = []
@@ -1099,33 +1106,51 @@ def iter_frames(
             heap.append((ts, counter, item, source))
             break
     heapq.heapify(heap)
-    emitted = 0
+    remaining = packets
     heappush = heapq.heappush
     heappop = heapq.heappop
     heapreplace = heapq.heapreplace
-    while emitted < packets and heap:
-        ts, _, item, source = heap[0]
-        if type(item) is bytes:
-            yield ts, item
-            emitted += 1
-            try:
-                nts, nitem = next(source)
-            except StopIteration:
-                heappop(heap)
+    while remaining > 0 and heap:
+        stamps: list[int] = []
+        frames: list[bytes] = []
+        add_stamp = stamps.append
+        add_frame = frames.append
+        want = min(chunk, remaining)
+        while want and heap:
+            ts, _, item, source = heap[0]
+            if type(item) is bytes:
+                add_stamp(ts)
+                add_frame(item)
+                want -= 1
+                try:
+                    nts, nitem = next(source)
+                except StopIteration:
+                    heappop(heap)
+                    continue
+                counter += 1
+                heapreplace(heap, (nts, counter, nitem, source))
                 continue
-            counter += 1
-            heapreplace(heap, (nts, counter, nitem, source))
-            continue
-        heappop(heap)  # a new session starts: schedule its first item, then the spawner's next
-        child: Source = item  # type: ignore[assignment]
-        for cts, citem in child:
-            counter += 1
-            heappush(heap, (cts, counter, citem, child))
-            break
-        for nts, nitem in source:
-            counter += 1
-            heappush(heap, (nts, counter, nitem, source))
-            break
+            heappop(heap)  # a new session starts: schedule its first item, then the spawner's
+            child: Source = item  # type: ignore[assignment]
+            for cts, citem in child:
+                counter += 1
+                heappush(heap, (cts, counter, citem, child))
+                break
+            for nts, nitem in source:
+                counter += 1
+                heappush(heap, (nts, counter, nitem, source))
+                break
+        remaining -= len(frames)
+        if frames:
+            yield stamps, frames
+
+
+def iter_frames(
+    packets: int, seed: int = 1, start_ts_ns: int = DEFAULT_START_TS_NS
+) -> Iterator[tuple[int, bytes]]:
+    """Yield ``packets`` (timestamp ns, Ethernet frame) pairs in timestamp order."""
+    for stamps, frames in iter_chunks(packets, seed, start_ts_ns, chunk=4096):
+        yield from zip(stamps, frames, strict=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1146,25 +1171,14 @@ def generate(
         raise ValueError(f"packets must be >= 0: {packets}")
     total = 0
     first = last = 0
-    frames: list[bytes] = []
-    stamps: list[int] = []
     with Path(path).open("wb") as fh:
         writer = PcapWriter(fh)
-        for ts, frame in iter_frames(packets, seed, start_ts_ns):
-            frames.append(frame)
-            stamps.append(ts)
-            if len(frames) >= 65536:
-                if not first:
-                    first = stamps[0]
-                total += sum(map(len, frames))
-                writer.write_many(frames, stamps)
-                last = stamps[-1]
-                frames, stamps = [], []
-        if frames:
-            first = first or stamps[0]
+        for stamps, frames in iter_chunks(packets, seed, start_ts_ns):
+            if not writer.packets:
+                first = stamps[0]
+            last = stamps[-1]
             total += sum(map(len, frames))
             writer.write_many(frames, stamps)
-            last = stamps[-1]
         count = writer.packets
     return SynthStats(count, total, first, last)
 
