@@ -227,7 +227,7 @@ def bench_otsight(
 
 def bench_tshark(tshark: str | None, capture: Path, runs: int, packets: int,
                  log: Console) -> Measurement:
-    command = [tshark or "tshark", "-n", "-r", str(capture), "-q", "-z", "io,phs"]
+    command = [tshark or "tshark", "-r", str(capture), "-q", "-z", "io,phs"]
     m = Measurement("tshark io,phs", command)
     if tshark is None:
         m.ok = False

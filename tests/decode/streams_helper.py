@@ -7,6 +7,7 @@ an :class:`Engine` in batches of a chosen size and returns what the engine repor
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -16,13 +17,27 @@ from otsight.capture.batch import FrameBatch
 from otsight.core.plugins import FlowContext, HandlerFactory, StreamHandler
 from otsight.decode.flows import FlowRecord, Timeouts
 from otsight.pipeline.engine import Engine, EngineConfig
-from otsight.testing.packets import tcp_frame, udp_frame
+from otsight.testing.packets import (
+    ETH_IPV4,
+    ETH_IPV6,
+    IPPROTO_ICMP,
+    IPPROTO_ICMPV6,
+    ethernet,
+    icmp_echo,
+    icmpv6_echo,
+    ipv4,
+    ipv6,
+    tcp_frame,
+    udp_frame,
+)
 
 LINKTYPE_ETHERNET = 1
 SEC = 1_000_000_000
 MS = 1_000_000
 T0 = 1_700_000_000 * SEC  # packet time starts here (wall time never matters)
 
+MAC_A = "02:00:00:00:00:01"
+MAC_B = "02:00:00:00:00:02"
 CLIENT = "192.0.2.10"
 SERVER = "192.0.2.20"
 CLIENT_PORT = 40000
@@ -61,10 +76,21 @@ def batches(packets: Sequence[Packet], size: int) -> list[FrameBatch]:
     return out
 
 
-def udp_packet(
-    src: str, dst: str, sport: int, dport: int, payload: bytes, ts_ns: int
-) -> Packet:
+def udp_packet(src: str, dst: str, sport: int, dport: int, payload: bytes, ts_ns: int) -> Packet:
     return Packet(udp_frame(src, dst, sport, dport, payload), ts_ns)
+
+
+def icmp_echo_packet(
+    src: str, dst: str, ident: int, seq: int, payload: bytes, ts_ns: int, *, reply: bool = False
+) -> Packet:
+    """An ICMP (IPv4) or ICMPv6 (IPv6) echo request or reply."""
+    if ":" in src:
+        body = icmpv6_echo(ident, seq, payload, reply, src_ip=src, dst_ip=dst)
+        frame = ethernet(MAC_B, MAC_A, ETH_IPV6, ipv6(src, dst, IPPROTO_ICMPV6, body))
+    else:
+        body = icmp_echo(ident, seq, payload, reply)
+        frame = ethernet(MAC_B, MAC_A, ETH_IPV4, ipv4(src, dst, IPPROTO_ICMP, body), pad=True)
+    return Packet(frame, ts_ns)
 
 
 class TcpConversation:
@@ -191,6 +217,83 @@ class TcpConversation:
             self.server(server_len, ack=client_len + 1, flags="FA"),
             self.client(client_len + 1, ack=server_len + 1, flags="A"),
         ]
+
+
+def mixed_traffic(seed: int) -> list[Packet]:
+    """Seeded, realistic-looking traffic, merged in time order.
+
+    TCP connections with handshakes, requests and responses, segments reordered, retransmitted
+    or lost in capture (a later ACK proves the loss), closes, port reuse within the close delay
+    and after it, late packets after a close; UDP flows idle past their timeout; ICMP echoes.
+    """
+    rng = random.Random(seed)
+    lists: list[list[Packet]] = []
+    for k in range(5):
+        conv = TcpConversation(
+            client=f"192.0.2.{100 + k}",
+            client_port=40000 + k,
+            client_isn=rng.getrandbits(32),
+            server_isn=rng.getrandbits(32),
+            start_ns=T0 + rng.randrange(0, 2 * SEC),
+            step_ns=rng.randrange(1, 400) * MS,
+        )
+        for _connection in range(2):
+            packets = conv.handshake()
+            sent = got = 0
+            for _ in range(rng.randrange(2, 7)):
+                req = rng.randbytes(rng.randrange(1, 60))
+                resp = rng.randbytes(rng.randrange(1, 200))
+                if len(req) > 1 and rng.random() < 0.3:
+                    cut = rng.randrange(1, len(req))
+                    packets.append(conv.client(sent + cut, req[cut:], ack=got))
+                    packets.append(conv.client(sent, req[:cut], ack=got))
+                else:
+                    packets.append(conv.client(sent, req, ack=got))
+                if rng.random() < 0.2:
+                    packets.append(conv.client(sent, req, ack=got))  # retransmission
+                sent += len(req)
+                if rng.random() < 0.2:
+                    got += len(resp)  # lost in capture; the client's next ACK proves it
+                    continue
+                packets.append(conv.server(got, resp, ack=sent))
+                got += len(resp)
+            packets += conv.close(sent, got)
+            if rng.random() < 0.5:
+                late = conv.now + rng.choice([2, 20]) * SEC  # inside / after the close delay
+                packets.append(conv.server(got + 1, ack=sent + 1, flags="A", ts_ns=late))
+            lists.append(packets)
+            # The same ports again: within the close delay (reuse) or long after it.
+            gap_s = rng.choice([1, 3, 30])
+            conv = TcpConversation(
+                client=conv.client_ip,
+                client_port=conv.client_port,
+                client_isn=rng.getrandbits(32),
+                server_isn=rng.getrandbits(32),
+                start_ns=conv.now + gap_s * SEC,
+                step_ns=conv.step_ns,
+            )
+    for k in range(4):
+        src, dst = f"198.51.100.{k + 1}", "198.51.100.200"
+        t = T0 + rng.randrange(0, 5 * SEC)
+        packets = []
+        for _ in range(rng.randrange(2, 6)):
+            t += rng.choice([10 * MS, 2 * SEC, 70 * SEC])  # 70 s: past the UDP timeout
+            packets.append(udp_packet(src, dst, 47808, 47808, rng.randbytes(12), t))
+            t += MS
+            packets.append(udp_packet(dst, src, 47808, 47808, rng.randbytes(20), t))
+        lists.append(packets)
+    for k, src in enumerate(("203.0.113.5", "2001:db8::5")):
+        dst = "203.0.113.9" if k == 0 else "2001:db8::9"
+        t = T0 + rng.randrange(0, 3 * SEC)
+        packets = []
+        for seq in range(3):
+            t += SEC
+            packets.append(icmp_echo_packet(src, dst, 7, seq, b"ping", t))
+            packets.append(icmp_echo_packet(dst, src, 7, seq, b"ping", t + MS, reply=True))
+        lists.append(packets)
+    merged = [p for packets in lists for p in packets]
+    merged.sort(key=lambda p: p.ts_ns)  # stable: equal times keep their list order
+    return merged
 
 
 # --------------------------------------------------------------------------- handlers
@@ -327,7 +430,7 @@ class Harness:
     def feed(self, packets: Iterable[Packet], batch_size: int = 1000) -> Harness:
         """Process ``packets`` (capture order) in batches of ``batch_size``."""
         for batch in batches(list(packets), batch_size):
-            batch.first_frame += self.frames
+            batch.first_frame = self.frames + 1  # frames numbered across feed() calls
             self.frames += len(batch)
             self.engine.process(batch)
         return self

@@ -163,7 +163,8 @@ def ipv4_raw(
     version_ihl: int | None = None,
 ) -> bytes:
     """IPv4 with options and any total length / first byte (for TSO and malformed headers)."""
-    assert len(options) % 4 == 0 and len(options) <= 40
+    assert len(options) % 4 == 0
+    assert len(options) <= 40
     ihl = 20 + len(options)
     first = 0x40 | ihl // 4 if version_ihl is None else version_ihl
     tot = ihl + len(payload) if total is None else total
@@ -628,7 +629,8 @@ def test_frames_at_large_offsets() -> None:
     batch = batch_of([(1, filler), (1, SENTINEL.frame)])
     table = decode_batch(batch)
     assert_row(table.row(1), SENTINEL.expected, "after filler")
-    assert table.err[0] == ERR_NONE and table.l3[0] == L3_LLC  # type 0: an 802.3 length
+    assert table.err[0] == ERR_NONE
+    assert table.l3[0] == L3_LLC  # type 0 is an 802.3 length
 
 
 # ============================================================================ malformed headers
@@ -709,7 +711,9 @@ class Cut:
 
 def _cuts() -> list[Cut]:
     ipopt = eth(ipv4_raw(A4, B4, PROTO_TCP, segment(options=bytes(12)), options=bytes(4)))
-    chain = hop_by_hop(43) + routing(60) + dest_options(51) + auth_header(44) + frag6(6, 0, False, 1)
+    chain = (
+        hop_by_hop(43) + routing(60) + dest_options(51) + auth_header(44) + frag6(6, 0, False, 1)
+    )
     return [
         Cut("ethernet-ipv4opt-tcpopt", 1, ipopt,
             [(14, ERR_L2_SHORT), (38, ERR_IP_SHORT), (70, ERR_L4_SHORT)]),
@@ -789,9 +793,9 @@ def test_truncated_at_every_byte(case: Cut) -> None:
         r = table.row(i)
         assert r["err"] == expected_err(case.bounds, cut), (case.name, cut, r)
         assert 0 <= r["l3_off"] <= cut, (case.name, cut, r)
-        assert r["pl_len"] >= 0 and 0 <= r["pl_off"] and r["pl_off"] + r["pl_len"] <= cut, (
-            case.name, cut, r,
-        )
+        assert r["pl_len"] >= 0, (case.name, cut, r)
+        assert r["pl_off"] >= 0, (case.name, cut, r)
+        assert r["pl_off"] + r["pl_len"] <= cut, (case.name, cut, r)
         from_cut, value = case.tunnel
         assert r["tunnel"] == (value if cut >= from_cut else 0), (case.name, cut, r)
         assert_row(table.row(i + 1), SENTINEL.expected, f"sentinel after cut {cut}")
@@ -806,11 +810,34 @@ def test_truncated_tcp_payload_keeps_wire_length() -> None:
         assert (r["pl_off"], r["pl_len"], r["pl_wire"]) == (54, cut - 54, 300)
 
 
-def test_gre_version_1_is_not_decapsulated() -> None:
-    """Version bits set (e.g. PPTP's enhanced GRE, version 1): left as opaque payload."""
-    pptp = struct.pack(">HHHH", 0x3001, 0x880B, 4, 1) + struct.pack(">I", 1) + bytes(20)
-    r = decode_one(1, eth(ipv4(A4, B4, 47, pptp, TTL, IDENT)))
-    assert_row(r, row(macs(), ip4(14, proto=47), pl_off=34, pl_len=len(pptp)), "pptp")
+def test_tunnels_nested_too_deep() -> None:
+    """Four IP headers are decoded; a fifth is left as the fourth's opaque payload."""
+    packet = tcp4(C4, D4)
+    for level in range(3):  # three IP-in-IP headers around it: all decoded away
+        packet = ipv4(A4, B4, 4, packet, 31 + level, level)
+    assert_row(decode_one(1, eth(packet)), row(macs(), ip4(74, C4, D4), tcp_cols(94), tunnel=1),
+               "three tunnels")
+    frame = eth(ipv4(A4, B4, 4, packet, 34, 3))  # a fourth: its payload is not decoded
+    fourth = ip4(74, A4, B4, proto=4, ttl=31, ident=0)
+    assert_row(decode_one(1, frame),
+               row(macs(), fourth, tunnel=1, pl_off=94, pl_len=len(frame) - 94), "four tunnels")
+
+
+@pytest.mark.parametrize(
+    "gre_header",
+    [
+        # PPTP's enhanced GRE (version 1, key and sequence present), carrying PPP
+        pytest.param(struct.pack(">HHHHI", 0x3001, 0x880B, 4, 1, 1), id="version-1"),
+        # RFC 1701 routing present: checksum/offset, then source route entries up to a null
+        # one, before the payload; reading the payload at offset 4 would decode garbage
+        pytest.param(struct.pack(">HHHHHBB", 0x4000, ETH_IPV4, 0, 0, 0, 0, 0), id="routing"),
+    ],
+)
+def test_gre_not_decapsulated(gre_header: bytes) -> None:
+    """GRE that otsight cannot walk is left as the outer packet's opaque payload."""
+    packet = gre_header + tcp4(C4, D4)
+    r = decode_one(1, eth(ipv4(A4, B4, 47, packet, TTL, IDENT)))
+    assert_row(r, row(macs(), ip4(14, proto=47), pl_off=34, pl_len=len(packet)), "gre")
 
 
 # ============================================================================ tshark oracle
@@ -828,11 +855,11 @@ TSHARK_FIELDS = [
 
 
 def _first(value: str) -> str:
-    return value.split(",")[0]
+    return value.split(",", maxsplit=1)[0]
 
 
 def _last(value: str) -> str:
-    return value.split(",")[-1]
+    return value.rsplit(",", maxsplit=1)[-1]
 
 
 def _tshark_view(r: Row) -> dict[str, str]:

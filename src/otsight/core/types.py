@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import socket
 
 
 class LinkType(enum.IntEnum):
@@ -29,14 +30,28 @@ def ts_to_float(ts_ns: int) -> float:
     return ts_ns / 1e9
 
 
+_IP_CACHE: dict[tuple[int, int], str] = {}
+_IP_CACHE_MAX = 1 << 16
+
+
 def ip_from_words(hi: int, lo: int) -> str:
     """Address from the (hi, lo) 64-bit words used in packet tables.
 
     IPv4 is stored IPv4-mapped (``::ffff:a.b.c.d``) so both families share one column layout.
+    Formatting is cached: the same few hosts are named over and over.
     """
+    key = (hi, lo)
+    text = _IP_CACHE.get(key)
+    if text is not None:
+        return text
     if hi == 0 and (lo >> 32) == 0xFFFF:
-        return str(ipaddress.IPv4Address(lo & 0xFFFFFFFF))
-    return str(ipaddress.IPv6Address((hi << 64) | lo))
+        text = socket.inet_ntop(socket.AF_INET, (lo & 0xFFFFFFFF).to_bytes(4, "big"))
+    else:
+        text = str(ipaddress.IPv6Address((hi << 64) | lo))
+    if len(_IP_CACHE) >= _IP_CACHE_MAX:
+        _IP_CACHE.clear()
+    _IP_CACHE[key] = text
+    return text
 
 
 def mac_to_str(mac: int) -> str:

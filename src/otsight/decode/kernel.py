@@ -254,7 +254,7 @@ def decode_kernel(
                     err[i] = ERR_IP_SHORT
                     break
                 ver = buf[p] >> 4
-                ihl = (buf[p] & 0x0F) * 4
+                ihl = (np.int64(buf[p]) & 0x0F) * 4  # widened: uint8 arithmetic wraps uncompiled
                 if ver != 4 or ihl < 20:
                     err[i] = ERR_IP_BAD
                     break
@@ -389,7 +389,7 @@ def decode_kernel(
                 pl_wire,
             )
             # Tunnels: decode the inner packet, which is what the conversation is about.
-            if err[i] != 0:
+            if err[i] != 0 or layer == 3:  # no layer left to decode the inner packet into
                 break
             inner_p = -1
             outer_l3 = l3[i]
@@ -403,7 +403,7 @@ def decode_kernel(
                 gproto = rd16be(buf, l4 + 2)
                 glen = 4 + (4 if gflags & 0x8000 else 0) + (4 if gflags & 0x2000 else 0)
                 glen += 4 if gflags & 0x1000 else 0
-                if (gflags & 0x0007) == 0 and ip_end - l4 >= glen:
+                if (gflags & 0x4007) == 0 and ip_end - l4 >= glen:  # no routing, version 0
                     if gproto == ETH_IPV4 or gproto == ETH_IPV6:
                         inner_p = l4 + glen
                         et = gproto

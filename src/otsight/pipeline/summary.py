@@ -5,6 +5,7 @@ Aggregated per batch with numpy (no per-packet Python), and from flow records as
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,11 @@ from ..decode.flows import FlowRecord
 from ..decode.table import ERR_NAMES, L3_ARP, L3_IPV4, L3_IPV6, L3_LLC, L3_OTHER
 from .engine import BatchView
 
+_TCP_TOTALS = {
+    f"{side}_{name}": name
+    for side in ("orig", "resp")
+    for name in ("delivered", "retrans", "overlaps", "gaps", "ooo")
+}
 L3_NAMES = {
     L3_IPV4: "ipv4",
     L3_IPV6: "ipv6",
@@ -96,8 +102,7 @@ class Summary:
         self.flows += 1
         pname = proto_name(rec.proto)
         self.flows_by_proto[pname] += 1
-        svc = service_name(rec.proto, rec.resp_port)
-        label = f"{svc} ({rec.resp_port}/{pname})" if svc else None
+        label = _service_label(rec.proto, rec.resp_port)
         if label:
             self.services[label] += 1
             self.service_bytes[label] += rec.bytes
@@ -110,10 +115,11 @@ class Summary:
         )
         self.conversations[pair] += rec.bytes
         if rec.proto == 6:
+            tcp = self.tcp
             for k, v in rec.tcp.items():
-                if not k.endswith("_flags"):
-                    self.tcp[k.split("_", 1)[1]] += v
-            self.tcp["handshakes"] += int(rec.handshake)
+                if v and k in _TCP_TOTALS:
+                    tcp[_TCP_TOTALS[k]] += v
+            tcp["handshakes"] += rec.handshake
 
     @property
     def duration_s(self) -> float:
@@ -150,7 +156,10 @@ class Summary:
             "top_conversations": [
                 {"a": a, "b": b, "bytes": v} for (a, b), v in self.conversations.most_common(top)
             ],
-            "tcp": dict(sorted(self.tcp.items())),
+            "tcp": {
+                name: self.tcp.get(name, 0)
+                for name in ("handshakes", "delivered", "retrans", "overlaps", "ooo", "gaps")
+            },
             "ip_fragments": self.fragments,
             "flow_table": self.flow_table,
             "decode_errors": dict(self.errors.most_common()),
@@ -159,6 +168,12 @@ class Summary:
                 {"name": r.name, "packets": r.packets, "error": r.error} for r in self.inputs
             ],
         }
+
+
+@functools.lru_cache(maxsize=4096)
+def _service_label(proto: int, port: int) -> str | None:
+    svc = service_name(proto, port)
+    return f"{svc} ({port}/{proto_name(proto)})" if svc else None
 
 
 def _counts(arr: np.ndarray[Any, Any]) -> list[tuple[int, int]]:

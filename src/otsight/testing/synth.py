@@ -21,8 +21,16 @@ segments, and reconnects; plus roughly 30% IT traffic: DNS, HTTP and TLS 1.3 ses
 handshakes, segmentation and FIN/RST teardown, NTP, ARP, ICMP echo from a monitoring server and
 IPv6 chatter (mDNS, LLMNR, DHCPv6, ICMPv6 RS/NS/NA). All checksums are correct.
 
+External DNS names resolve into the documentation range 198.51.100.0/24; no traffic is sent
+anywhere, this only writes a file.
+
+Known tshark behaviour on the output: a reordered pipelined Modbus request is marked out-of-order
+and not dissected as Modbus, so its response shows no request frame; exception responses never
+show one either. ``tshark -z expert`` reports no errors (with checksum validation on).
+
 Speed: TCP frames (the bulk) are built from per-direction precomputed headers whose checksums are
-updated arithmetically; about 1M packets in a few seconds.
+summed arithmetically (mod 0xFFFF) instead of over the bytes: 1M packets (~240 MB of frames,
+~26 minutes of traffic) take about 5-7 s of CPU on a 2-core machine.
 """
 
 from __future__ import annotations
