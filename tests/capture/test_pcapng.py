@@ -165,7 +165,7 @@ def test_timestamp_conversion_is_exact(tsresol: int, units: int) -> None:
         return
     mul, div, shift = _ts_params(tsresol)
     hi, lo = np.int64(units >> 32), np.int64(units & 0xFFFFFFFF)
-    ns = _to_ns(hi, lo, np.int64(mul), np.int64(div), np.int64(shift))  # type: ignore[no-untyped-call]
+    ns = _to_ns(hi, lo, np.int64(mul), np.int64(div), np.int64(shift))
     assert int(ns) == exact
 
 

@@ -85,7 +85,7 @@ def test_truncated_corpus_file_keeps_the_packets_before_the_damage() -> None:
         except CaptureError as exc:
             damaged.append((path, exc))
     assert damaged, "the corpus has deliberately damaged captures"
-    for path, exc in damaged:
-        assert str(path) in exc.source
+    for path, error in damaged:
+        assert str(path) in error.source
         if tshark.CAPINFOS:
-            assert exc.packets == tshark.packet_count(Path(path))
+            assert error.packets == tshark.packet_count(Path(path))

@@ -344,7 +344,7 @@ class LiveCapture:
     iteration closes the socket; a capture is iterated once.
     """
 
-    def __init__(  # noqa: PLR0917 - the documented signature; all but interface have defaults
+    def __init__(
         self,
         interface: str,
         bpf_filter: str | None = None,

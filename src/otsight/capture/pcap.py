@@ -68,7 +68,9 @@ def scan_pcap_records(
     return n, pos, STATUS_FULL
 
 
-def read_pcap(reader: ChunkReader, source: str, batch_frames: int = BATCH_FRAMES) -> Iterator[FrameBatch]:
+def read_pcap(
+    reader: ChunkReader, source: str, batch_frames: int = BATCH_FRAMES
+) -> Iterator[FrameBatch]:
     """Yield batches from a pcap stream positioned at its global header.
 
     Raises :class:`CaptureError` after the last good batch if the file is truncated or corrupt.
@@ -79,7 +81,9 @@ def read_pcap(reader: ChunkReader, source: str, batch_frames: int = BATCH_FRAMES
     magic_le = struct.unpack("<I", header[:4])[0]
     big_endian = magic_le not in (MAGIC_USEC, MAGIC_NSEC, MAGIC_MODIFIED)
     order = ">" if big_endian else "<"
-    magic, _major, _minor, _zone, _sigfigs, _snaplen, linktype = struct.unpack(order + "IHHiIII", header)
+    magic, _major, _minor, _zone, _sigfigs, _snaplen, linktype = struct.unpack(
+        order + "IHHiIII", header
+    )
     ts_mult = 1 if magic == MAGIC_NSEC else 1000
     header_len = 24 if magic == MAGIC_MODIFIED else 16
     # The upper 16 bits carry FCS information (LINKTYPE_EXT: FCS length in bits 28-31, the
@@ -94,8 +98,17 @@ def read_pcap(reader: ChunkReader, source: str, batch_frames: int = BATCH_FRAMES
         out_wire = np.empty(batch_frames, dtype=np.int32)
         out_ts = np.empty(batch_frames, dtype=np.int64)
         n, pos, status = scan_pcap_records(
-            reader.buf, reader.pos, reader.filled, big_endian, ts_mult, header_len, MAX_RECORD,
-            out_off, out_cap, out_wire, out_ts,
+            reader.buf,
+            reader.pos,
+            reader.filled,
+            big_endian,
+            ts_mult,
+            header_len,
+            MAX_RECORD,
+            out_off,
+            out_cap,
+            out_wire,
+            out_ts,
         )
         buf = reader.buf
         reader.pos = pos
@@ -114,7 +127,8 @@ def read_pcap(reader: ChunkReader, source: str, batch_frames: int = BATCH_FRAMES
         if status == STATUS_CORRUPT:
             raise CaptureError(
                 source,
-                f"corrupt pcap record at byte {reader.stream_pos} (length field exceeds {MAX_RECORD})",
+                f"corrupt pcap record at byte {reader.stream_pos} "
+                f"(length field exceeds {MAX_RECORD})",
                 frame_no - 1,
             )
         if status == STATUS_NEED_DATA:

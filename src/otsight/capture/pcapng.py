@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def _ts_params(tsresol: int) -> tuple[int, int, int]:
 
 
 @kernel
-def _to_ns(hi, lo, mul, div, shift):  # type: ignore[no-untyped-def]
+def _to_ns(hi: Any, lo: Any, mul: Any, div: Any, shift: Any) -> Any:
     """Timestamp units to ns (floored). The units are an unsigned 64-bit count given as its two
     32-bit halves: with fine resolutions (10^-10 s, 2^-33 s) today's times exceed 2^63 units."""
     units = (np.uint64(hi) << np.uint64(32)) | np.uint64(lo)
@@ -238,21 +239,37 @@ def read_pcapng(
             out_ts = np.empty(batch_frames, dtype=np.int64)
             out_link = np.empty(batch_frames, dtype=np.int32)
             n, pos, status = scan_pcapng_blocks(
-                reader.buf, reader.pos, reader.filled, big_endian, *arrays,
-                out_off, out_cap, out_wire, out_ts, out_link,
+                reader.buf,
+                reader.pos,
+                reader.filled,
+                big_endian,
+                *arrays,
+                out_off,
+                out_cap,
+                out_wire,
+                out_ts,
+                out_link,
             )
             buf = reader.buf
             reader.pos = pos
             if n:
                 yield FrameBatch(
-                    buf=buf, offset=out_off[:n], caplen=out_cap[:n], wirelen=out_wire[:n],
-                    ts_ns=out_ts[:n], linktype=out_link[:n], first_frame=frame_no, source=source,
+                    buf=buf,
+                    offset=out_off[:n],
+                    caplen=out_cap[:n],
+                    wirelen=out_wire[:n],
+                    ts_ns=out_ts[:n],
+                    linktype=out_link[:n],
+                    first_frame=frame_no,
+                    source=source,
                 )
                 frame_no += n
             if status == STATUS_CORRUPT:
                 raise fail(f"corrupt packet block at byte {reader.stream_pos}")
             if status == STATUS_BAD_INTERFACE:
-                raise fail(f"packet block names an undeclared interface at byte {reader.stream_pos}")
+                raise fail(
+                    f"packet block names an undeclared interface at byte {reader.stream_pos}"
+                )
             if status == STATUS_NEED_DATA and reader.available >= 12:
                 blen = struct.unpack(order + "I", reader.peek(8)[4:8])[0]
                 if blen < 12 or blen > MAX_BLOCK:

@@ -76,7 +76,8 @@ def _decompressor(kind: str, stream: BinaryIO) -> BinaryIO:
         return lzma.LZMAFile(stream, mode="rb")  # type: ignore[return-value]
     import zstandard
 
-    return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)  # type: ignore[no-any-return]
+    reader: BinaryIO = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
+    return reader
 
 
 class _ReadintoAdapter(io.RawIOBase):
@@ -116,7 +117,9 @@ def read_stream(
     if kind is None:
         if not head:
             raise CaptureError(source, "empty file, not a capture")
-        raise CaptureError(source, "not a capture file (unknown format: not pcap, pcapng or a compressed capture)")
+        raise CaptureError(
+            source, "not a capture file (unknown format: not pcap, pcapng or a compressed capture)"
+        )
     if kind == "pcap":
         yield from read_pcap(reader, source, batch_frames)
         return
@@ -128,7 +131,7 @@ def read_stream(
     prefix = reader.read(reader.available)
     inner = _PrefixStream(prefix, stream)
     if kind == "zip":
-        yield from _read_zip(inner, source, batch_frames, depth)
+        yield from _read_zip(inner, source, batch_frames, depth)  # type: ignore[arg-type]
         return
     count = 0  # packets yielded before a decompression error, for CaptureError.packets
     try:
@@ -286,7 +289,7 @@ def read_input(
     except OSError as exc:
         raise CaptureError(item.name, f"cannot open: {exc.strerror or exc}") from None
     with fh:
-        src: BinaryIO = fh  # type: ignore[assignment]
+        src: BinaryIO = fh
         if progress is not None:
             src = _Counting(src, total, progress)  # type: ignore[assignment]
         yield from _read_counted(src, item.name, batch_frames)

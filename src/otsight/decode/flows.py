@@ -17,6 +17,7 @@ from ..core.types import ip_from_words
 from .keys import FlowKeys
 
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 
 END_TIMEOUT = "timeout"
 END_CLOSED = "closed"
@@ -97,7 +98,23 @@ class FlowState:
         "gaps",
         "ooo",
     )
-    SINGLE_COLUMNS = ("first_ts", "last_ts", "timeout", "orig", "closed", "proto", "flow_id")
+    SINGLE_COLUMNS = (
+        "first_ts",
+        "last_ts",
+        "timeout",
+        "orig",
+        "closed",
+        "proto",
+        "flow_id",
+        "a_hi",
+        "a_lo",
+        "b_hi",
+        "b_lo",
+        "a_port",
+        "b_port",
+        "hash",
+        "live",
+    )
 
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = 0
@@ -108,6 +125,15 @@ class FlowState:
         self.closed: I64 = _zeros(0)  # bit 0/1: FIN from side 0/1, bit 2: RST
         self.proto: I64 = _zeros(0)
         self.flow_id: I64 = _zeros(0)
+        # The flow key (endpoint ``a`` sorts first) and its hash; ``live`` marks slots in use.
+        self.a_hi: U64 = np.zeros(0, dtype=np.uint64)
+        self.a_lo: U64 = np.zeros(0, dtype=np.uint64)
+        self.b_hi: U64 = np.zeros(0, dtype=np.uint64)
+        self.b_lo: U64 = np.zeros(0, dtype=np.uint64)
+        self.a_port: I64 = _zeros(0)
+        self.b_port: I64 = _zeros(0)
+        self.hash: U64 = np.zeros(0, dtype=np.uint64)
+        self.live: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
         self.pkts: I64 = _zeros(0, 2)
         self.wire_bytes: I64 = _zeros(0, 2)
         self.pl_bytes: I64 = _zeros(0, 2)
@@ -131,16 +157,6 @@ class FlowState:
             setattr(self, name, new)
         self.capacity = capacity
 
-    def reset(self, s: int, proto: int, timeout_ns: int, flow_id: int) -> None:
-        for name in self.SINGLE_COLUMNS + self.PAIR_COLUMNS:
-            getattr(self, name)[s] = 0
-        self.next_seq[s] = -1
-        self.max_ack[s] = -1
-        self.orig[s] = -1
-        self.proto[s] = proto
-        self.timeout[s] = timeout_ns
-        self.flow_id[s] = flow_id
-
 
 def _zeros(n: int, width: int = 0) -> I64:
     return np.zeros((n, width) if width else n, dtype=np.int64)
@@ -158,60 +174,135 @@ class FlowKey:
 
 
 class FlowTable:
-    """Assigns packets to flows, ends idle flows, and enforces the live-flow cap."""
+    """Assigns packets to flows, ends idle flows, and enforces the live-flow cap.
+
+    Flow creation and ending are vectorised per batch; the only per-flow Python work is one
+    dict lookup per distinct key in a batch and building the record of an ended flow.
+    """
 
     def __init__(self, max_flows: int = 500_000, timeouts: Timeouts | None = None) -> None:
         self.max_flows = max_flows
         self.timeouts = timeouts or Timeouts()
         self.state = FlowState()
         self.by_hash: dict[int, int] = {}
-        self.keys: dict[int, FlowKey] = {}  # slot -> key
-        self.hash_of: dict[int, int] = {}  # slot -> hash
         self.free: list[int] = []
         self.next_slot = 0
+        self.n_live = 0
         # The next flow id; the flow kernel hands ids out at each flow's first packet, so they
         # follow packet order however the input is cut into batches.
         self.ids = np.ones(1, dtype=np.int64)
         self.evicted = 0
         self.collisions = 0
-        # Called with (slot, reason) before a slot is reused; the engine ends the flow there.
-        self.on_end: Callable[[int, str], None] = lambda s, reason: self.release(s)
+        # Called with (slots, reason) to end flows early (eviction); the engine ends them there.
+        self.on_end: Callable[[I64, str], None] = lambda slots, reason: self.release(slots)
 
     @property
     def live(self) -> int:
-        return len(self.by_hash)
+        return self.n_live
 
     @property
     def next_flow_id(self) -> int:
         return int(self.ids[0])
 
+    def live_slots(self) -> I64:
+        return np.nonzero(self.state.live[: self.next_slot])[0].astype(np.int64)
+
     def timeout_ns(self, proto: int) -> int:
         return int(self.timeouts.for_proto(proto) * 1e9)
 
-    def _alloc(self) -> int:
-        if self.free:
-            return self.free.pop()
-        if self.next_slot >= self.state.capacity:
-            self.state.grow(max(self.state.capacity * 2, 1024))
-        s = self.next_slot
-        self.next_slot += 1
-        return s
+    def _timeouts_ns(self, protos: I64) -> I64:
+        t = self.timeouts
+        out = np.full(protos.shape[0], int(t.other * 1e9), dtype=np.int64)
+        out[protos == 6] = int(t.tcp * 1e9)
+        out[protos == 17] = int(t.udp * 1e9)
+        out[(protos == 1) | (protos == 58)] = int(t.icmp * 1e9)
+        return out
+
+    def _alloc(self, k: int) -> I64:
+        take = min(k, len(self.free))
+        reused = self.free[len(self.free) - take :][::-1]
+        del self.free[len(self.free) - take :]
+        fresh = k - take
+        if self.next_slot + fresh > self.state.capacity:
+            cap = max(self.state.capacity, 1024)
+            while cap < self.next_slot + fresh:
+                cap *= 2
+            self.state.grow(cap)
+        slots = np.empty(k, dtype=np.int64)
+        slots[:take] = reused
+        slots[take:] = np.arange(self.next_slot, self.next_slot + fresh)
+        self.next_slot += fresh
+        return slots
+
+    def _init_slots(
+        self,
+        slots: I64,
+        hashes: U64,
+        a_hi: U64,
+        a_lo: U64,
+        b_hi: U64,
+        b_lo: U64,
+        a_port: I64,
+        b_port: I64,
+        proto: I64,
+    ) -> None:
+        st = self.state
+        for name in st.SINGLE_COLUMNS + st.PAIR_COLUMNS:
+            getattr(st, name)[slots] = 0
+        st.next_seq[slots] = -1
+        st.max_ack[slots] = -1
+        st.orig[slots] = -1
+        st.proto[slots] = proto
+        st.timeout[slots] = self._timeouts_ns(proto)
+        st.a_hi[slots], st.a_lo[slots], st.b_hi[slots], st.b_lo[slots] = a_hi, a_lo, b_hi, b_lo
+        st.a_port[slots], st.b_port[slots] = a_port, b_port
+        st.hash[slots] = hashes
+        st.live[slots] = True
+        self.n_live += slots.shape[0]
+        self.by_hash.update(zip(hashes.tolist(), slots.tolist(), strict=True))
 
     def new_flow(self, h: int, key: FlowKey) -> int:
-        """A slot for a new flow; its id is set at its first packet (flow kernel)."""
-        s = self._alloc()
-        self.state.reset(s, key.proto, self.timeout_ns(key.proto), 0)
-        self.by_hash[h] = s
-        self.keys[s] = key
-        self.hash_of[s] = h
-        return s
+        """A slot for a new flow with ``key``; its id is set at its first packet (flow kernel)."""
+        slots = self._alloc(1)
+        u = np.uint64
+        self._init_slots(
+            slots,
+            np.array([h], dtype=np.uint64),
+            np.array([key.a_hi], dtype=u),
+            np.array([key.a_lo], dtype=u),
+            np.array([key.b_hi], dtype=u),
+            np.array([key.b_lo], dtype=u),
+            np.array([key.a_port]),
+            np.array([key.b_port]),
+            np.array([key.proto]),
+        )
+        return int(slots[0])
 
-    def release(self, s: int) -> None:
-        h = self.hash_of.pop(s)
-        if self.by_hash.get(h) == s:
-            del self.by_hash[h]
-        del self.keys[s]
-        self.free.append(s)
+    def key_of(self, s: int) -> FlowKey:
+        st = self.state
+        return FlowKey(
+            int(st.a_hi[s]),
+            int(st.a_lo[s]),
+            int(st.a_port[s]),
+            int(st.b_hi[s]),
+            int(st.b_lo[s]),
+            int(st.b_port[s]),
+            int(st.proto[s]),
+        )
+
+    def hash_of(self, s: int) -> int:
+        return int(self.state.hash[s])
+
+    def release(self, slots: I64) -> None:
+        """Free ended flows' slots (their hash entries only if they still own them)."""
+        st = self.state
+        by_hash = self.by_hash
+        for h, s in zip(st.hash[slots].tolist(), slots.tolist(), strict=True):
+            if by_hash.get(h) == s:
+                del by_hash[h]
+        st.live[slots] = False
+        self.n_live -= slots.shape[0]
+        self.free.extend(slots.tolist())
 
     def assign(self, keys: FlowKeys) -> npt.NDArray[np.int64]:
         """Slot of every eligible packet (-1 otherwise), creating flows for new keys.
@@ -224,99 +315,161 @@ class FlowTable:
         if idx.size == 0:
             return slots
         uniq, first, inverse = np.unique(keys.hash[idx], return_index=True, return_inverse=True)
-        # Hash collisions between different keys inside the batch: detect, then resolve slowly.
+        # Hash collisions between different keys inside the batch: detect, then skip them.
         rep = idx[first[inverse]]
         clash = ~keys.same_key(idx, rep)
-        uniq_slots = np.empty(uniq.shape[0], dtype=np.int64)
-        hashes = [int(h) for h in uniq]
-        seen = [self.by_hash[h] for h in hashes if h in self.by_hash]
-        overflow = self.live + (len(hashes) - len(seen)) - self.max_flows
+        hashes = uniq.tolist()
+        get = self.by_hash.get
+        found = np.fromiter((get(h, -1) for h in hashes), dtype=np.int64, count=len(hashes))
+        st = self.state
+        have = np.nonzero(found >= 0)[0]
+        if have.size:
+            # A different key owning the same hash (across batches): the newcomer takes over.
+            s_have, i_have = found[have], idx[first[have]]
+            same = (
+                (st.a_hi[s_have] == keys.a_hi[i_have])
+                & (st.a_lo[s_have] == keys.a_lo[i_have])
+                & (st.b_hi[s_have] == keys.b_hi[i_have])
+                & (st.b_lo[s_have] == keys.b_lo[i_have])
+                & (st.a_port[s_have] == keys.a_port[i_have].astype(np.int64))
+                & (st.b_port[s_have] == keys.b_port[i_have].astype(np.int64))
+                & (st.proto[s_have] == keys.proto[i_have].astype(np.int64))
+            )
+            if not same.all():
+                self.collisions += int(np.count_nonzero(~same))
+                found[have[~same]] = -1
+        new_u = np.nonzero(found < 0)[0]
+        overflow = self.n_live + new_u.size - self.max_flows
         if overflow > 0:
             # Over the cap: end the least recently seen flows first; flows this batch continues
             # are the most recently seen of all. A batch that alone holds more new flows than
             # the cap overshoots it by at most one batch.
-            for s_old in self.oldest_slots(min(overflow, self.live), exclude=seen):
-                self.evicted += 1
-                self.on_end(int(s_old), END_EVICTED)
-        # New flows take slots in order of their first packet in the batch (not hash order).
-        for u in np.argsort(first, kind="stable").tolist():
-            h = hashes[u]
-            i0 = int(idx[first[u]])
-            s = self.by_hash.get(h)
-            if s is not None:
-                k = self.keys[s]
-                if (k.a_hi, k.a_lo, k.a_port, k.b_hi, k.b_lo, k.b_port, k.proto) != keys.key_tuple(
-                    i0
-                ):
-                    self.collisions += 1
-                    s = None  # a different flow owns this hash: the newcomer takes it over
-            if s is None:
-                s = self.new_flow(h, FlowKey(*keys.key_tuple(i0)))
-            uniq_slots[u] = s
-        slots[idx] = uniq_slots[inverse]
+            victims = self.oldest_slots(min(overflow, self.n_live), exclude=found[found >= 0])
+            if victims.size:
+                self.evicted += int(victims.size)
+                self.on_end(victims, END_EVICTED)
+        if new_u.size:
+            # New flows take slots in order of their first packet in the batch (not hash order).
+            new_u = new_u[np.argsort(first[new_u], kind="stable")]
+            i0 = idx[first[new_u]]
+            new_slots = self._alloc(int(new_u.size))
+            self._init_slots(
+                new_slots,
+                uniq[new_u],
+                keys.a_hi[i0],
+                keys.a_lo[i0],
+                keys.b_hi[i0],
+                keys.b_lo[i0],
+                keys.a_port[i0].astype(np.int64),
+                keys.b_port[i0].astype(np.int64),
+                keys.proto[i0].astype(np.int64),
+            )
+            found[new_u] = new_slots
+        slots[idx] = found[inverse]
         if clash.any():
-            for j in np.nonzero(clash)[0]:
-                i = int(idx[j])
-                self.collisions += 1
-                slots[i] = -1  # counted and skipped: two keys with one 64-bit hash in a batch
+            self.collisions += int(np.count_nonzero(clash))
+            slots[idx[clash]] = -1  # counted and skipped: two keys with one 64-bit hash
         return slots
 
     def describe(self, s: int) -> tuple[str, int, str, int]:
         """(orig ip, orig port, resp ip, resp port) of a live slot."""
-        k = self.keys[s]
-        a = (ip_from_words(k.a_hi, k.a_lo), k.a_port)
-        b = (ip_from_words(k.b_hi, k.b_lo), k.b_port)
-        if int(self.state.orig[s]) == 1:
+        st = self.state
+        a = (ip_from_words(int(st.a_hi[s]), int(st.a_lo[s])), int(st.a_port[s]))
+        b = (ip_from_words(int(st.b_hi[s]), int(st.b_lo[s])), int(st.b_port[s]))
+        if int(st.orig[s]) == 1:
             a, b = b, a
         return a[0], a[1], b[0], b[1]
 
     def record(self, s: int, reason: str) -> FlowRecord:
+        return self.records(np.array([s], dtype=np.int64), [reason])[0]
+
+    def records(self, slots: I64, reasons: list[str]) -> list[FlowRecord]:
+        """Records of flows (gathered column-wise: one numpy gather per field, not per flow)."""
         st = self.state
-        o = int(st.orig[s])
-        o = 0 if o < 0 else o
+        o = np.maximum(st.orig[slots], 0)
         r = 1 - o
-        orig_ip, orig_port, resp_ip, resp_port = self.describe(s)
-        proto = int(st.proto[s])
-        flags_o = int(st.flags_seen[s, o])
-        flags_r = int(st.flags_seen[s, r])
-        tcp: dict[str, int] = {}
-        if proto == 6:
-            for name in ("delivered", "retrans", "overlaps", "gaps", "ooo"):
-                col = getattr(st, name)
-                tcp[f"orig_{name}"] = int(col[s, o])
-                tcp[f"resp_{name}"] = int(col[s, r])
-            tcp["orig_flags"] = flags_o
-            tcp["resp_flags"] = flags_r
-        return FlowRecord(
-            flow_id=int(st.flow_id[s]),
-            proto=proto,
-            orig_ip=orig_ip,
-            orig_port=orig_port,
-            resp_ip=resp_ip,
-            resp_port=resp_port,
-            first_ts_ns=int(st.first_ts[s]),
-            last_ts_ns=int(st.last_ts[s]),
-            orig_packets=int(st.pkts[s, o]),
-            resp_packets=int(st.pkts[s, r]),
-            orig_bytes=int(st.wire_bytes[s, o]),
-            resp_bytes=int(st.wire_bytes[s, r]),
-            orig_payload=int(st.pl_bytes[s, o]),
-            resp_payload=int(st.pl_bytes[s, r]),
-            handshake=proto == 6 and bool((flags_o | flags_r) & 0x02),
-            end_reason=reason,
-            tcp=tcp,
+        swap = o == 1
+
+        def pair(col: I64) -> tuple[list[int], list[int]]:
+            return col[slots, o].tolist(), col[slots, r].tolist()
+
+        a_ip = [
+            ip_from_words(h, lo)
+            for h, lo in zip(st.a_hi[slots].tolist(), st.a_lo[slots].tolist(), strict=True)
+        ]
+        b_ip = [
+            ip_from_words(h, lo)
+            for h, lo in zip(st.b_hi[slots].tolist(), st.b_lo[slots].tolist(), strict=True)
+        ]
+        a_port, b_port = st.a_port[slots].tolist(), st.b_port[slots].tolist()
+        protos = st.proto[slots].tolist()
+        ids, first, last = (
+            st.flow_id[slots].tolist(),
+            st.first_ts[slots].tolist(),
+            st.last_ts[slots].tolist(),
         )
+        pk_o, pk_r = pair(st.pkts)
+        by_o, by_r = pair(st.wire_bytes)
+        pl_o, pl_r = pair(st.pl_bytes)
+        fl_o, fl_r = pair(st.flags_seen)
+        tcp_cols = {
+            name: pair(getattr(st, name))
+            for name in ("delivered", "retrans", "overlaps", "gaps", "ooo")
+        }
+        out = []
+        for k, sw in enumerate(swap.tolist()):
+            if sw:
+                oip, oport, rip, rport = b_ip[k], b_port[k], a_ip[k], a_port[k]
+            else:
+                oip, oport, rip, rport = a_ip[k], a_port[k], b_ip[k], b_port[k]
+            proto = protos[k]
+            tcp: dict[str, int] = {}
+            if proto == 6:
+                for name, (co, cr) in tcp_cols.items():
+                    tcp["orig_" + name] = co[k]
+                    tcp["resp_" + name] = cr[k]
+                tcp["orig_flags"] = fl_o[k]
+                tcp["resp_flags"] = fl_r[k]
+            out.append(
+                FlowRecord(
+                    flow_id=ids[k],
+                    proto=proto,
+                    orig_ip=oip,
+                    orig_port=oport,
+                    resp_ip=rip,
+                    resp_port=rport,
+                    first_ts_ns=first[k],
+                    last_ts_ns=last[k],
+                    orig_packets=pk_o[k],
+                    resp_packets=pk_r[k],
+                    orig_bytes=by_o[k],
+                    resp_bytes=by_r[k],
+                    orig_payload=pl_o[k],
+                    resp_payload=pl_r[k],
+                    handshake=proto == 6 and bool((fl_o[k] | fl_r[k]) & 0x02),
+                    end_reason=reasons[k],
+                    tcp=tcp,
+                )
+            )
+        return out
 
     def end_reason(self, s: int, now_ns: int) -> str:
-        """Why a flow idle until ``now_ns`` is over: closed (close delay), timeout, or reuse."""
+        return self.end_reasons(np.array([s], dtype=np.int64), now_ns)[0]
+
+    def end_reasons(self, slots: I64, now_ns: int) -> list[str]:
+        """Why flows idle until ``now_ns`` are over: closed (close delay), timeout, or reuse."""
         st = self.state
-        idle = now_ns - int(st.last_ts[s])
-        closed = int(st.closed[s])
-        if (closed & 4 or (closed & 3) == 3) and idle > int(self.timeouts.tcp_closed * 1e9):
-            return END_CLOSED
-        if idle > int(st.timeout[s]):
-            return END_TIMEOUT
-        return END_SPLIT  # a new connection on a closed flow's ports
+        idle = now_ns - st.last_ts[slots]
+        closed = st.closed[slots]
+        done = (((closed & 4) != 0) | ((closed & 3) == 3)) & (
+            idle > int(self.timeouts.tcp_closed * 1e9)
+        )
+        timed_out = idle > st.timeout[slots]
+        # Otherwise a new connection on a closed flow's ports.
+        reasons: list[str] = np.where(
+            done, END_CLOSED, np.where(timed_out, END_TIMEOUT, END_SPLIT)
+        ).tolist()
+        return reasons
 
     def idle_slots(self, now_ns: int) -> I64:
         """Live slots whose idle time exceeds their timeout (or the close delay)."""
@@ -324,26 +477,22 @@ class FlowTable:
         if n == 0:
             return np.zeros(0, dtype=np.int64)
         st = self.state
-        last = st.last_ts[:n]
-        idle = now_ns - last
-        closed = st.closed[:n] != 0
-        both_fin = (st.closed[:n] & 3) == 3
-        rst = (st.closed[:n] & 4) != 0
-        done = closed & (both_fin | rst) & (idle > int(self.timeouts.tcp_closed * 1e9))
-        live = np.zeros(n, dtype=bool)
-        if self.keys:
-            live[np.fromiter(self.keys.keys(), dtype=np.int64, count=len(self.keys))] = True
+        idle = now_ns - st.last_ts[:n]
+        closed = st.closed[:n]
+        done = (((closed & 4) != 0) | ((closed & 3) == 3)) & (
+            idle > int(self.timeouts.tcp_closed * 1e9)
+        )
         started = (st.pkts[:n, 0] + st.pkts[:n, 1]) > 0
-        expired = live & started & ((idle > st.timeout[:n]) | done)
+        expired = st.live[:n] & started & ((idle > st.timeout[:n]) | done)
         return np.nonzero(expired)[0].astype(np.int64)
 
-    def oldest_slots(self, count: int, exclude: list[int] | None = None) -> I64:
+    def oldest_slots(self, count: int, exclude: I64 | None = None) -> I64:
         """The ``count`` live slots seen least recently (eviction candidates), not ``exclude``."""
-        live = np.fromiter(self.keys.keys(), dtype=np.int64, count=len(self.keys))
-        if exclude:
-            live = live[~np.isin(live, np.asarray(exclude, dtype=np.int64))]
+        live = self.live_slots()
+        if exclude is not None and exclude.size:
+            live = live[~np.isin(live, exclude)]
         if count >= live.size:
             return live
         last = self.state.last_ts[live]
         part = np.argpartition(last, count)[:count]
-        return live[part]
+        return live[np.sort(part)]

@@ -69,7 +69,7 @@ class Engine:
     ) -> None:
         self.config = config or EngineConfig()
         self.flows = FlowTable(self.config.max_flows, self.config.timeouts)
-        self.flows.on_end = self._end_flow
+        self.flows.on_end = self._end_flows
         self.fragments = Reassembler(self.config.fragment_timeout)
         self.handler_factory = handler_factory
         self.on_flow_end = on_flow_end
@@ -157,8 +157,8 @@ class Engine:
             s = int(slots[i])
             if code == SPLIT:
                 reason = self.flows.end_reason(s, int(batch.ts_ns[i]))
-                h = self.flows.hash_of[s]
-                key = self.flows.keys[s]
+                h = self.flows.hash_of(s)
+                key = self.flows.key_of(s)
                 # Earlier packets of the ending flow keep its id (the new flow may reuse slot s).
                 before = (slots[:i] == s) & (ended_ids[:i] == 0)
                 ended_ids[:i][before] = st.flow_id[s]
@@ -200,33 +200,46 @@ class Engine:
 
     def finish(self) -> None:
         """End every live flow (end of input), in flow id order."""
-        for s in self._by_flow_id(list(self.flows.keys)):
-            self._end_flow(s, END_EOF)
+        slots = self._by_flow_id(self.flows.live_slots())
+        self._end_flows(slots, END_EOF)
 
     # ------------------------------------------------------------------ flows
-    def _by_flow_id(self, slots: list[int]) -> list[int]:
-        return sorted(slots, key=lambda s: int(self.flows.state.flow_id[s]))
+    def _by_flow_id(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return slots[np.argsort(self.flows.state.flow_id[slots], kind="stable")]
 
     def _expire(self) -> None:
-        for s in self._by_flow_id(self.flows.idle_slots(self.now_ns).tolist()):
-            self._end_flow(s, self.flows.end_reason(s, self.now_ns))
+        slots = self._by_flow_id(self.flows.idle_slots(self.now_ns))
+        if slots.size:
+            self._end_flows(slots, self.flows.end_reasons(slots, self.now_ns))
 
     def _end_flow(self, s: int, reason: str) -> None:
-        last_ts = int(self.flows.state.last_ts[s])
-        if self.tcp.buffers:
-            self.tcp.flush(s, last_ts)  # packet time of the flow itself, whatever ends it
-        handler = self.handlers.pop(s, None)
-        if handler is not None:
-            self._call(handler.on_end, last_ts)
-        self._ctx.pop(s, None)
-        self._early_gaps.pop(s, None)
-        if s < self.consumer.shape[0]:
-            self.consumer[s] = CONSUMER_UNDECIDED
-        record = self.flows.record(s, reason)
-        self.stats.flows_ended += 1
-        self.flows.release(s)
+        self._end_flows(np.array([s], dtype=np.int64), reason)
+
+    def _end_flows(self, slots: npt.NDArray[np.int64], reason: str | list[str]) -> None:
+        """End flows: flush their TCP buffers and handlers, then report and free them."""
+        if slots.size == 0:
+            return
+        st = self.flows.state
+        if self.tcp.buffers or self.handlers or self._early_gaps:
+            for s in slots.tolist():
+                last_ts = int(st.last_ts[s])
+                if self.tcp.buffers:
+                    self.tcp.flush(s, last_ts)  # packet time of the flow itself
+                handler = self.handlers.pop(s, None)
+                if handler is not None:
+                    self._call(handler.on_end, last_ts)
+                self._ctx.pop(s, None)
+                self._early_gaps.pop(s, None)
+        in_range = slots[slots < self.consumer.shape[0]]
+        if self.handler_factory is not None:
+            self.consumer[in_range] = CONSUMER_UNDECIDED
+        reasons = [reason] * int(slots.size) if isinstance(reason, str) else reason
+        records = self.flows.records(slots, reasons)
+        self.stats.flows_ended += len(records)
+        self.flows.release(slots)
         if self.on_flow_end is not None:
-            self.on_flow_end(record)
+            for record in records:
+                self.on_flow_end(record)
 
     def _ensure_consumer_capacity(self) -> None:
         cap = self.flows.state.capacity

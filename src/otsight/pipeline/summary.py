@@ -146,7 +146,8 @@ class Summary:
             "services_by_port": [
                 {"service": k, "flows": v, "bytes": self.service_bytes[k]}
                 for k, v in sorted(
-                    self.services.items(), key=lambda kv: (-kv[1], -self.service_bytes[kv[0]], kv[0])
+                    self.services.items(),
+                    key=lambda kv: (-kv[1], -self.service_bytes[kv[0]], kv[0]),
                 )[:top]
             ],
             "top_talkers": [
