@@ -91,11 +91,16 @@ class _ReadintoAdapter(io.RawIOBase):
     def __init__(self, inner: BinaryIO) -> None:
         self.inner = inner
         self._read1 = getattr(inner, "read1", None)
+        # Plain files and pipes read straight into the chunk (no intermediate bytes object).
+        base = inner.inner if isinstance(inner, _Counting) else inner
+        self._direct = isinstance(base, (io.FileIO, io.BufferedReader))
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: memoryview) -> int:  # type: ignore[override]
+        if self._direct:
+            return self.inner.readinto(b) or 0  # type: ignore[attr-defined]
         data = self._read1(len(b)) if self._read1 is not None else b""
         if not data:  # no read1, or read1 returned nothing: read() tells EOF for sure
             data = self.inner.read(len(b))

@@ -199,9 +199,9 @@ class PcapngWriter:
         options = []
         if user_application:
             options.append((_SHB_USERAPPL, user_application.encode()))
-        body = struct.pack(
-            self._order + "IHHq", _BYTE_ORDER_MAGIC, 1, 0, -1
-        ) + self._options(options)
+        body = struct.pack(self._order + "IHHq", _BYTE_ORDER_MAGIC, 1, 0, -1) + self._options(
+            options
+        )
         self.stream.write(self._block(_SHB, body))
         self._interfaces = []
 

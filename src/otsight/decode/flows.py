@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -75,6 +76,111 @@ class FlowRecord:
     @property
     def bytes(self) -> int:
         return self.orig_bytes + self.resp_bytes
+
+
+TCP_COUNTERS = ("delivered", "retrans", "overlaps", "gaps", "ooo")
+
+
+@dataclass(slots=True)
+class FlowColumns:
+    """Ended flows as numpy columns, oriented originator -> responder.
+
+    Aggregating sinks (the analyze summary) work on these directly; :meth:`records` builds
+    :class:`FlowRecord` objects only for consumers that want one object per flow.
+    """
+
+    flow_id: I64
+    proto: I64
+    orig_hi: U64
+    orig_lo: U64
+    orig_port: I64
+    resp_hi: U64
+    resp_lo: U64
+    resp_port: I64
+    first_ts: I64
+    last_ts: I64
+    orig_packets: I64
+    resp_packets: I64
+    orig_bytes: I64
+    resp_bytes: I64
+    orig_payload: I64
+    resp_payload: I64
+    orig_flags: I64
+    resp_flags: I64
+    tcp: dict[str, I64]  # "orig_delivered", "resp_gaps", ... for every TCP counter
+    reasons: list[str]
+
+    def __len__(self) -> int:
+        return int(self.flow_id.shape[0])
+
+    @property
+    def handshake(self) -> npt.NDArray[np.bool_]:
+        seen: npt.NDArray[np.bool_] = (self.proto == 6) & (
+            ((self.orig_flags | self.resp_flags) & 0x02) != 0
+        )
+        return seen
+
+    def records(self) -> list[FlowRecord]:
+        ips = [
+            ip_from_words(h, lo)
+            for h, lo in zip(
+                np.concatenate([self.orig_hi, self.resp_hi]).tolist(),
+                np.concatenate([self.orig_lo, self.resp_lo]).tolist(),
+                strict=True,
+            )
+        ]
+        n = len(self)
+        c = {
+            name: getattr(self, name).tolist()
+            for name in (
+                "flow_id",
+                "proto",
+                "orig_port",
+                "resp_port",
+                "first_ts",
+                "last_ts",
+                "orig_packets",
+                "resp_packets",
+                "orig_bytes",
+                "resp_bytes",
+                "orig_payload",
+                "resp_payload",
+                "orig_flags",
+                "resp_flags",
+            )
+        }
+        tcp_cols = {name: col.tolist() for name, col in self.tcp.items()}
+        hs = self.handshake.tolist()
+        out = []
+        for k in range(n):
+            proto = c["proto"][k]
+            tcp: dict[str, int] = {}
+            if proto == 6:
+                tcp = {name: col[k] for name, col in tcp_cols.items()}
+                tcp["orig_flags"] = c["orig_flags"][k]
+                tcp["resp_flags"] = c["resp_flags"][k]
+            out.append(
+                FlowRecord(
+                    flow_id=c["flow_id"][k],
+                    proto=proto,
+                    orig_ip=ips[k],
+                    orig_port=c["orig_port"][k],
+                    resp_ip=ips[n + k],
+                    resp_port=c["resp_port"][k],
+                    first_ts_ns=c["first_ts"][k],
+                    last_ts_ns=c["last_ts"][k],
+                    orig_packets=c["orig_packets"][k],
+                    resp_packets=c["resp_packets"][k],
+                    orig_bytes=c["orig_bytes"][k],
+                    resp_bytes=c["resp_bytes"][k],
+                    orig_payload=c["orig_payload"][k],
+                    resp_payload=c["resp_payload"][k],
+                    handshake=hs[k],
+                    end_reason=self.reasons[k],
+                    tcp=tcp,
+                )
+            )
+        return out
 
 
 class FlowState:
@@ -384,74 +490,44 @@ class FlowTable:
         return self.records(np.array([s], dtype=np.int64), [reason])[0]
 
     def records(self, slots: I64, reasons: list[str]) -> list[FlowRecord]:
-        """Records of flows (gathered column-wise: one numpy gather per field, not per flow)."""
+        return self.columns(slots, reasons).records()
+
+    def columns(self, slots: I64, reasons: list[str]) -> FlowColumns:
+        """Ended flows' fields, oriented by originator: one numpy gather per field."""
         st = self.state
         o = np.maximum(st.orig[slots], 0)
         r = 1 - o
         swap = o == 1
 
-        def pair(col: I64) -> tuple[list[int], list[int]]:
-            return col[slots, o].tolist(), col[slots, r].tolist()
+        def pick(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return np.where(swap, b[slots], a[slots])
 
-        a_ip = [
-            ip_from_words(h, lo)
-            for h, lo in zip(st.a_hi[slots].tolist(), st.a_lo[slots].tolist(), strict=True)
-        ]
-        b_ip = [
-            ip_from_words(h, lo)
-            for h, lo in zip(st.b_hi[slots].tolist(), st.b_lo[slots].tolist(), strict=True)
-        ]
-        a_port, b_port = st.a_port[slots].tolist(), st.b_port[slots].tolist()
-        protos = st.proto[slots].tolist()
-        ids, first, last = (
-            st.flow_id[slots].tolist(),
-            st.first_ts[slots].tolist(),
-            st.last_ts[slots].tolist(),
+        return FlowColumns(
+            flow_id=st.flow_id[slots],
+            proto=st.proto[slots],
+            orig_hi=pick(st.a_hi, st.b_hi),
+            orig_lo=pick(st.a_lo, st.b_lo),
+            orig_port=pick(st.a_port, st.b_port),
+            resp_hi=pick(st.b_hi, st.a_hi),
+            resp_lo=pick(st.b_lo, st.a_lo),
+            resp_port=pick(st.b_port, st.a_port),
+            first_ts=st.first_ts[slots],
+            last_ts=st.last_ts[slots],
+            orig_packets=st.pkts[slots, o],
+            resp_packets=st.pkts[slots, r],
+            orig_bytes=st.wire_bytes[slots, o],
+            resp_bytes=st.wire_bytes[slots, r],
+            orig_payload=st.pl_bytes[slots, o],
+            resp_payload=st.pl_bytes[slots, r],
+            orig_flags=st.flags_seen[slots, o],
+            resp_flags=st.flags_seen[slots, r],
+            tcp={
+                f"{side}_{name}": getattr(st, name)[slots, idx]
+                for name in TCP_COUNTERS
+                for side, idx in (("orig", o), ("resp", r))
+            },
+            reasons=list(reasons),
         )
-        pk_o, pk_r = pair(st.pkts)
-        by_o, by_r = pair(st.wire_bytes)
-        pl_o, pl_r = pair(st.pl_bytes)
-        fl_o, fl_r = pair(st.flags_seen)
-        tcp_cols = {
-            name: pair(getattr(st, name))
-            for name in ("delivered", "retrans", "overlaps", "gaps", "ooo")
-        }
-        out = []
-        for k, sw in enumerate(swap.tolist()):
-            if sw:
-                oip, oport, rip, rport = b_ip[k], b_port[k], a_ip[k], a_port[k]
-            else:
-                oip, oport, rip, rport = a_ip[k], a_port[k], b_ip[k], b_port[k]
-            proto = protos[k]
-            tcp: dict[str, int] = {}
-            if proto == 6:
-                for name, (co, cr) in tcp_cols.items():
-                    tcp["orig_" + name] = co[k]
-                    tcp["resp_" + name] = cr[k]
-                tcp["orig_flags"] = fl_o[k]
-                tcp["resp_flags"] = fl_r[k]
-            out.append(
-                FlowRecord(
-                    flow_id=ids[k],
-                    proto=proto,
-                    orig_ip=oip,
-                    orig_port=oport,
-                    resp_ip=rip,
-                    resp_port=rport,
-                    first_ts_ns=first[k],
-                    last_ts_ns=last[k],
-                    orig_packets=pk_o[k],
-                    resp_packets=pk_r[k],
-                    orig_bytes=by_o[k],
-                    resp_bytes=by_r[k],
-                    orig_payload=pl_o[k],
-                    resp_payload=pl_r[k],
-                    handshake=proto == 6 and bool((fl_o[k] | fl_r[k]) & 0x02),
-                    end_reason=reasons[k],
-                    tcp=tcp,
-                )
-            )
-        return out
 
     def end_reason(self, s: int, now_ns: int) -> str:
         return self.end_reasons(np.array([s], dtype=np.int64), now_ns)[0]

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from ..capture.batch import FrameBatch
 from ..core.plugins import FlowContext, HandlerFactory, StreamHandler
 from ..decode.flowkernel import DONE, RST, SPLIT, SYN, flow_kernel
-from ..decode.flows import END_EOF, FlowRecord, FlowTable, Timeouts
+from ..decode.flows import END_EOF, FlowColumns, FlowRecord, FlowTable, Timeouts
 from ..decode.fragments import Reassembler
 from ..decode.kernel import decode_batch
 from ..decode.keys import FlowKeys, flow_eligible
@@ -65,6 +65,7 @@ class Engine:
         config: EngineConfig | None = None,
         handler_factory: HandlerFactory | None = None,
         on_flow_end: Callable[[FlowRecord], None] | None = None,
+        on_flows_end: Callable[[FlowColumns], None] | None = None,
         on_batch: Callable[[BatchView], None] | None = None,
     ) -> None:
         self.config = config or EngineConfig()
@@ -73,6 +74,7 @@ class Engine:
         self.fragments = Reassembler(self.config.fragment_timeout)
         self.handler_factory = handler_factory
         self.on_flow_end = on_flow_end
+        self.on_flows_end = on_flows_end
         self.on_batch = on_batch
         self.handlers: dict[int, StreamHandler] = {}
         self.consumer = np.zeros(0, dtype=np.uint8)
@@ -234,11 +236,13 @@ class Engine:
         if self.handler_factory is not None:
             self.consumer[in_range] = CONSUMER_UNDECIDED
         reasons = [reason] * int(slots.size) if isinstance(reason, str) else reason
-        records = self.flows.records(slots, reasons)
-        self.stats.flows_ended += len(records)
+        ended = self.flows.columns(slots, reasons)
+        self.stats.flows_ended += len(ended)
         self.flows.release(slots)
+        if self.on_flows_end is not None:
+            self.on_flows_end(ended)
         if self.on_flow_end is not None:
-            for record in records:
+            for record in ended.records():
                 self.on_flow_end(record)
 
     def _ensure_consumer_capacity(self) -> None:

@@ -79,7 +79,9 @@ def analyze_batches(
 def _engine(
     summary: Summary, config: EngineConfig | None, handler_factory: HandlerFactory | None
 ) -> Engine:
-    return Engine(config, handler_factory, on_flow_end=summary.add_flow, on_batch=summary.add_batch)
+    return Engine(
+        config, handler_factory, on_flows_end=summary.add_flows, on_batch=summary.add_batch
+    )
 
 
 def _finish(engine: Engine, summary: Summary) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..core.ports import ethertype_name, proto_name, service_name
-from ..decode.flows import FlowRecord
+from ..core.types import ip_from_words
+from ..decode.flows import FlowColumns
 from ..decode.table import ERR_NAMES, L3_ARP, L3_IPV4, L3_IPV6, L3_LLC, L3_OTHER
 from .engine import BatchView
 
@@ -98,28 +99,48 @@ class Summary:
         self.vlan_tagged += int(np.count_nonzero(t.vlan))
         self.tunnelled += int(np.count_nonzero(t.tunnel))
 
-    def add_flow(self, rec: FlowRecord) -> None:
-        self.flows += 1
-        pname = proto_name(rec.proto)
-        self.flows_by_proto[pname] += 1
-        label = _service_label(rec.proto, rec.resp_port)
-        if label:
-            self.services[label] += 1
-            self.service_bytes[label] += rec.bytes
-        self.talker_bytes[rec.orig_ip] += rec.bytes
-        self.talker_bytes[rec.resp_ip] += rec.bytes
-        self.talker_packets[rec.orig_ip] += rec.packets
-        self.talker_packets[rec.resp_ip] += rec.packets
-        pair = (
-            (rec.orig_ip, rec.resp_ip) if rec.orig_ip <= rec.resp_ip else (rec.resp_ip, rec.orig_ip)
+    def add_flows(self, f: FlowColumns) -> None:
+        """Fold ended flows in, vectorised: strings are made once per distinct address."""
+        n = len(f)
+        if n == 0:
+            return
+        self.flows += n
+        for value, count in _counts(f.proto):
+            self.flows_by_proto[proto_name(value)] += count
+        total = f.orig_bytes + f.resp_bytes
+        packets = f.orig_packets + f.resp_packets
+        svc_key = (f.proto << 16) | f.resp_port
+        keys, inverse = np.unique(svc_key, return_inverse=True)
+        flow_counts = np.bincount(inverse)
+        byte_sums = np.bincount(inverse, weights=total)
+        for k, key in enumerate(keys.tolist()):
+            label = _service_label(key >> 16, key & 0xFFFF)
+            if label:
+                self.services[label] += int(flow_counts[k])
+                self.service_bytes[label] += int(byte_sums[k])
+        words = np.stack(
+            [np.concatenate([f.orig_hi, f.resp_hi]), np.concatenate([f.orig_lo, f.resp_lo])], 1
         )
-        self.conversations[pair] += rec.bytes
-        if rec.proto == 6:
-            tcp = self.tcp
-            for k, v in rec.tcp.items():
-                if v and k in _TCP_TOTALS:
-                    tcp[_TCP_TOTALS[k]] += v
-            tcp["handshakes"] += rec.handshake
+        hosts, inverse = np.unique(words, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        host_bytes = np.bincount(inverse, weights=np.concatenate([total, total]))
+        host_packets = np.bincount(inverse, weights=np.concatenate([packets, packets]))
+        names = [ip_from_words(h, lo) for h, lo in hosts.tolist()]
+        for k, name in enumerate(names):
+            self.talker_bytes[name] += int(host_bytes[k])
+            self.talker_packets[name] += int(host_packets[k])
+        a_first = (f.orig_hi < f.resp_hi) | ((f.orig_hi == f.resp_hi) & (f.orig_lo <= f.resp_lo))
+        pair_idx = np.stack([inverse[:n], inverse[n:]], 1)
+        pair_idx = np.where(a_first[:, None], pair_idx, pair_idx[:, ::-1])
+        pairs, pinv = np.unique(pair_idx, axis=0, return_inverse=True)
+        pair_bytes = np.bincount(pinv.reshape(-1), weights=total)
+        for k, (x, y) in enumerate(pairs.tolist()):
+            self.conversations[(names[x], names[y])] += int(pair_bytes[k])
+        tcp = f.proto == 6
+        if tcp.any():
+            for key, col in f.tcp.items():
+                self.tcp[_TCP_TOTALS[key]] += int(col[tcp].sum())
+            self.tcp["handshakes"] += int(np.count_nonzero(f.handshake))
 
     @property
     def duration_s(self) -> float:

@@ -292,8 +292,11 @@ def icmpv6_echo(
 ) -> bytes:
     """ICMPv6 echo request (128) or reply (129)."""
     return icmpv6(
-        129 if reply else 128, 0, struct.pack(">HH", ident, seq) + payload,
-        src_ip=src_ip, dst_ip=dst_ip,
+        129 if reply else 128,
+        0,
+        struct.pack(">HH", ident, seq) + payload,
+        src_ip=src_ip,
+        dst_ip=dst_ip,
     )
 
 
@@ -413,12 +416,27 @@ def tcp_frame(
 ) -> bytes:
     """Ethernet + IPv4/IPv6 (by address family) + TCP in one call."""
     seg = tcp(
-        sport, dport, seq, ack, flags, payload, window,
-        src_ip=src_ip, dst_ip=dst_ip, options=options,
+        sport,
+        dport,
+        seq,
+        ack,
+        flags,
+        payload,
+        window,
+        src_ip=src_ip,
+        dst_ip=dst_ip,
+        options=options,
     )
     return _ip_frame(
-        src_mac=src_mac, dst_mac=dst_mac, src_ip=src_ip, dst_ip=dst_ip, proto=IPPROTO_TCP,
-        l4=seg, ttl=ttl, ident=ident, vlan=vlan,
+        src_mac=src_mac,
+        dst_mac=dst_mac,
+        src_ip=src_ip,
+        dst_ip=dst_ip,
+        proto=IPPROTO_TCP,
+        l4=seg,
+        ttl=ttl,
+        ident=ident,
+        vlan=vlan,
     )
 
 
@@ -438,8 +456,15 @@ def udp_frame(
     """Ethernet + IPv4/IPv6 (by address family) + UDP in one call."""
     dgram = udp(sport, dport, payload, src_ip=src_ip, dst_ip=dst_ip)
     return _ip_frame(
-        src_mac=src_mac, dst_mac=dst_mac, src_ip=src_ip, dst_ip=dst_ip, proto=IPPROTO_UDP,
-        l4=dgram, ttl=ttl, ident=ident, vlan=vlan,
+        src_mac=src_mac,
+        dst_mac=dst_mac,
+        src_ip=src_ip,
+        dst_ip=dst_ip,
+        proto=IPPROTO_UDP,
+        l4=dgram,
+        ttl=ttl,
+        ident=ident,
+        vlan=vlan,
     )
 
 

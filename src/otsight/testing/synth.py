@@ -51,7 +51,12 @@ from ..capture.writer import PcapWriter
 from . import packets as pk
 
 __all__ = [
-    "DEFAULT_START_TS_NS", "SynthStats", "generate", "iter_chunks", "iter_frames", "main",
+    "DEFAULT_START_TS_NS",
+    "SynthStats",
+    "generate",
+    "iter_chunks",
+    "iter_frames",
+    "main",
 ]
 
 DEFAULT_START_TS_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
@@ -81,12 +86,13 @@ def _adu(transaction_id: int, unit_id: int, pdu: bytes) -> bytes:
     """Modbus/TCP ADU (as :func:`packets.modbus_tcp_adu`, minus the call overhead)."""
     return _MBAP.pack(transaction_id, 0, len(pdu) + 1, unit_id) + pdu
 
+
 # TCP SYN options per stack: (SYN options, window scale or None, SYN window, established window)
 _STACKS: dict[str, tuple[bytes, int | None, int, int]] = {
     # MSS 1460, NOP, WS 8, NOP, NOP, SACK permitted
-    "windows": (bytes.fromhex("020405b4010303080101" "0402"), 8, 64240, 1026),
+    "windows": (bytes.fromhex("020405b40103030801010402"), 8, 64240, 1026),
     # MSS 1460, NOP, NOP, SACK permitted, NOP, WS 7
-    "linux": (bytes.fromhex("020405b401010402010303" "07"), 7, 64240, 502),
+    "linux": (bytes.fromhex("020405b40101040201030307"), 7, 64240, 502),
     # MSS 1460 only (PLCs, gateways, meters, panels)
     "embedded": (bytes.fromhex("020405b4"), None, 8192, 8192),
 }
@@ -136,8 +142,14 @@ _HOSTS: tuple[tuple[str, str, str, str, str, int], ...] = (
     ("printer", "10.20.5.200", "3c:d9:2b", "printer", "embedded", 0),
     # office workstations (Dell, Dell, HP)
     *(
-        (f"ws-{i:02d}", f"10.20.5.{20 + i}", ("e4:54:e8", "70:b5:e8", "00:1b:78")[i % 3],
-         "workstation", "windows", 0)
+        (
+            f"ws-{i:02d}",
+            f"10.20.5.{20 + i}",
+            ("e4:54:e8", "70:b5:e8", "00:1b:78")[i % 3],
+            "workstation",
+            "windows",
+            0,
+        )
         for i in range(1, 16)
     ),
 )
@@ -191,7 +203,17 @@ class _Side:
     """Precomputed Ethernet/IPv4/TCP header of one direction of a connection."""
 
     __slots__ = (
-        "dport", "dst", "ff", "ident", "ip_sum", "l2", "sport", "src", "tcp_sum", "ttl", "window",
+        "dport",
+        "dst",
+        "ff",
+        "ident",
+        "ip_sum",
+        "l2",
+        "sport",
+        "src",
+        "tcp_sum",
+        "ttl",
+        "window",
     )
 
     def __init__(
@@ -228,8 +250,24 @@ class _Side:
         frame = (
             self.l2
             + _IPTCP.pack(
-                0x45, 0, total, ident, 0x4000, self.ttl, 6, -(self.ip_sum + total + ident) % 0xFFFF,
-                self.src, self.dst, self.sport, self.dport, seq, ack, word, window, -s % 0xFFFF, 0,
+                0x45,
+                0,
+                total,
+                ident,
+                0x4000,
+                self.ttl,
+                6,
+                -(self.ip_sum + total + ident) % 0xFFFF,
+                self.src,
+                self.dst,
+                self.sport,
+                self.dport,
+                seq,
+                ack,
+                word,
+                window,
+                -s % 0xFFFF,
+                0,
             )
             + opts
             + payload
@@ -347,18 +385,52 @@ class _Pair:
 # ----------------------------------------------------------------------------- payloads
 
 _DNS_NAMES_INTERNAL = (
-    "dc-01.plant.local", "historian.plant.local", "mes.plant.local", "scada-a.plant.local",
-    "scada-b.plant.local", "vcenter.plant.local", "printer.plant.local", "ntp.plant.local",
+    "dc-01.plant.local",
+    "historian.plant.local",
+    "mes.plant.local",
+    "scada-a.plant.local",
+    "scada-b.plant.local",
+    "vcenter.plant.local",
+    "printer.plant.local",
+    "ntp.plant.local",
     "fileserver.plant.local",
 )
 _DNS_NAMES_EXTERNAL = (
-    "time.windows.com", "ctldl.windowsupdate.com", "www.msftconnecttest.com",
-    "ocsp.digicert.com", "update.vendor.example", "licensing.vendor.example",
+    "time.windows.com",
+    "ctldl.windowsupdate.com",
+    "www.msftconnecttest.com",
+    "ocsp.digicert.com",
+    "update.vendor.example",
+    "licensing.vendor.example",
 )
 _WORDS = (
-    "line", "press", "oven", "zone", "temperature", "pressure", "setpoint", "alarm", "batch",
-    "recipe", "motor", "speed", "flow", "valve", "status", "running", "stopped", "fault",
-    "counter", "shift", "order", "quality", "energy", "kWh", "pump", "level", "tank",
+    "line",
+    "press",
+    "oven",
+    "zone",
+    "temperature",
+    "pressure",
+    "setpoint",
+    "alarm",
+    "batch",
+    "recipe",
+    "motor",
+    "speed",
+    "flow",
+    "valve",
+    "status",
+    "running",
+    "stopped",
+    "fault",
+    "counter",
+    "shift",
+    "order",
+    "quality",
+    "energy",
+    "kWh",
+    "pump",
+    "level",
+    "tank",
 )
 _USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -373,8 +445,10 @@ def _dns_name(name: str) -> bytes:
 
 
 def _dns_query(tid: int, name: str, qtype: int, flags: int = 0x0100) -> bytes:
-    return struct.pack(">HHHHHH", tid, flags, 1, 0, 0, 0) + _dns_name(name) + struct.pack(
-        ">HH", qtype, 1
+    return (
+        struct.pack(">HHHHHH", tid, flags, 1, 0, 0, 0)
+        + _dns_name(name)
+        + struct.pack(">HH", qtype, 1)
     )
 
 
@@ -422,9 +496,14 @@ def _tls_client_hello(rng: random.Random, sni: str) -> bytes:
         )
     )
     body = (
-        b"\x03\x03" + rng.randbytes(32) + b"\x20" + rng.randbytes(32)
+        b"\x03\x03"
+        + rng.randbytes(32)
+        + b"\x20"
+        + rng.randbytes(32)
         + struct.pack(f">H{len(suites)}H", 2 * len(suites), *suites)
-        + b"\x01\x00" + struct.pack(">H", len(exts)) + exts
+        + b"\x01\x00"
+        + struct.pack(">H", len(exts))
+        + exts
     )
     return _tls_record(0x16, b"\x01" + len(body).to_bytes(3, "big") + body, 0x0301)
 
@@ -434,8 +513,13 @@ def _tls_server_hello(rng: random.Random, session_id: bytes) -> bytes:
         51, struct.pack(">HH", 0x001D, 32) + rng.randbytes(32)
     )
     body = (
-        b"\x03\x03" + rng.randbytes(32) + bytes((len(session_id),)) + session_id
-        + b"\x13\x02\x00" + struct.pack(">H", len(exts)) + exts
+        b"\x03\x03"
+        + rng.randbytes(32)
+        + bytes((len(session_id),))
+        + session_id
+        + b"\x13\x02\x00"
+        + struct.pack(">H", len(exts))
+        + exts
     )
     return _tls_record(0x16, b"\x02" + len(body).to_bytes(3, "big") + body)
 
@@ -451,7 +535,9 @@ def _png(idat: bytes) -> bytes:
     """A structurally valid PNG (signature, IHDR, IDAT with opaque data, IEND)."""
     ihdr = struct.pack(">IIBBBBB", 64, 64, 8, 6, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
         + _png_chunk(b"IEND", b"")
     )
 
@@ -470,7 +556,13 @@ class _Plant:
         for name, ip, oui, role, stack, ttl in _HOSTS:
             mac = oui + ":" + ":".join(f"{rng.randrange(256):02x}" for _ in range(3))
             host = Host(
-                name, ip, mac, role, stack, ttl or _TTL[stack], _subnet(ip) if ip else "",
+                name,
+                ip,
+                mac,
+                role,
+                stack,
+                ttl or _TTL[stack],
+                _subnet(ip) if ip else "",
                 _VLANS.get(_subnet(ip)) if ip else None,
             )
             low = 49152 if stack == "windows" else 32768
@@ -482,7 +574,13 @@ class _Plant:
         self.gateways: dict[str, Host] = {}
         for subnet, ip in _ROUTER_IPS.items():
             self.gateways[subnet] = Host(
-                "core-rtr", ip, self.router.mac, "router", "embedded", 255, subnet,
+                "core-rtr",
+                ip,
+                self.router.mac,
+                "router",
+                "embedded",
+                255,
+                subnet,
                 _VLANS.get(subnet),
             )
         self.pool = rng.randbytes(1 << 18)  # "ciphertext"
@@ -492,8 +590,10 @@ class _Plant:
             for i in range(1000)
         ]
         self.json_rows = [
-            f'{{"id":{rng.randrange(100000)},"{rng.choice(words)}":{rng.randrange(10000) / 10}}}'
-            .encode()
+            (
+                f'{{"id":{rng.randrange(100000)},'
+                f'"{rng.choice(words)}":{rng.randrange(10000) / 10}}}'
+            ).encode()
             for _ in range(1000)
         ]
         self.css_rows = [
@@ -552,12 +652,22 @@ class _Plant:
         c_src, c_dst, c_vlan, c_ttl = self.route(client, server)
         s_src, s_dst, s_vlan, s_ttl = self.route(server, client)
         c = _Side(
-            self.eth_header(c_src, c_dst, c_vlan, pk.ETH_IPV4), c_ttl, pk.ip_bytes(client.ip),
-            pk.ip_bytes(server.ip), sport=sport, dport=dport, ident=rng.randrange(65536),
+            self.eth_header(c_src, c_dst, c_vlan, pk.ETH_IPV4),
+            c_ttl,
+            pk.ip_bytes(client.ip),
+            pk.ip_bytes(server.ip),
+            sport=sport,
+            dport=dport,
+            ident=rng.randrange(65536),
         )
         s = _Side(
-            self.eth_header(s_src, s_dst, s_vlan, pk.ETH_IPV4), s_ttl, pk.ip_bytes(server.ip),
-            pk.ip_bytes(client.ip), sport=dport, dport=sport, ident=rng.randrange(65536),
+            self.eth_header(s_src, s_dst, s_vlan, pk.ETH_IPV4),
+            s_ttl,
+            pk.ip_bytes(server.ip),
+            pk.ip_bytes(client.ip),
+            sport=dport,
+            dport=sport,
+            ident=rng.randrange(65536),
         )
         conn = _Conn(c, s, rng.getrandbits(32), rng.getrandbits(32))
         c_opts, c_ws, c_syn_win, c_win = _STACKS[client.stack]
@@ -566,7 +676,10 @@ class _Plant:
         conn.syn_opts = c_opts
         conn.synack_opts = s_opts if c_ws is not None else s_opts[:4]
         conn.wins = (
-            c_syn_win, s_syn_win, c_win if scaled else c_syn_win, s_win if scaled else s_syn_win,
+            c_syn_win,
+            s_syn_win,
+            c_win if scaled else c_syn_win,
+            s_win if scaled else s_syn_win,
         )
         return conn
 
@@ -597,25 +710,43 @@ class _Plant:
                 fc = 3 if i % 2 == 0 else 4
                 count = rng.choice((10, 16, 20, 32, 50, 64, 100, 125))
                 out.append(
-                    _Block(fc, unit, rng.randrange(0, 400) * 10,
-                           [rng.randrange(4096) for _ in range(count)])
+                    _Block(
+                        fc,
+                        unit,
+                        rng.randrange(0, 400) * 10,
+                        [rng.randrange(4096) for _ in range(count)],
+                    )
                 )
             return out
 
-        def add(master: str, server: str, period_ms: tuple[int, int], *, n_blocks: int,
-                write_chance: float, lifetime_s: float, pipelined: bool = False) -> None:
+        def add(
+            master: str,
+            server: str,
+            period_ms: tuple[int, int],
+            *,
+            n_blocks: int,
+            write_chance: float,
+            lifetime_s: float,
+            pipelined: bool = False,
+        ) -> None:
             m, s = h(master), h(server)
             gateway = s.role == "gateway"
-            latency = (15 * MS, 60 * MS) if gateway else (
-                (1 * MS, 12 * MS) if s.role == "plc" else (3 * MS, 25 * MS)
+            latency = (
+                (15 * MS, 60 * MS)
+                if gateway
+                else ((1 * MS, 12 * MS) if s.role == "plc" else (3 * MS, 25 * MS))
             )
             pairs.append(
                 _Pair(
-                    master=m, server=s, blocks=blocks_for(s, n_blocks),
-                    period_ns=int(rng.uniform(*period_ms)) * MS, latency_ns=latency,
+                    master=m,
+                    server=s,
+                    blocks=blocks_for(s, n_blocks),
+                    period_ns=int(rng.uniform(*period_ms)) * MS,
+                    latency_ns=latency,
                     ack_delay_ns=(200 if m.stack == "windows" else 40) * MS,
                     server_acks_first=rng.random() < 0.25 and not gateway,
-                    pipelined=pipelined, write_chance=write_chance,
+                    pipelined=pipelined,
+                    write_chance=write_chance,
                     lifetime_ns=int(lifetime_s * SEC),
                     holding=[rng.randrange(1000) for _ in range(20)],
                 )
@@ -634,13 +765,26 @@ class _Plant:
                 add(hmi, target, period, n_blocks=2, write_chance=0.01, lifetime_s=4 * 3600)
         for server in self.of_role("plc", "gateway", "meter"):
             pipelined = server.role == "plc" and server.name.endswith("-1")
-            add("scada-a", server.name, (500, 1000), n_blocks=3, write_chance=0.002,
-                lifetime_s=8 * 3600, pipelined=pipelined)
+            add(
+                "scada-a",
+                server.name,
+                (500, 1000),
+                n_blocks=3,
+                write_chance=0.002,
+                lifetime_s=8 * 3600,
+                pipelined=pipelined,
+            )
         for name in ("plc-press-1", "plc-press-2", "plc-oven-1", "plc-oven-2"):
             add("scada-b", name, (800, 1000), n_blocks=1, write_chance=0.0, lifetime_s=8 * 3600)
         for meter in self.of_role("meter"):
-            add("historian", meter.name, (900, 1000), n_blocks=1, write_chance=0.0,
-                lifetime_s=rng.uniform(120, 600))
+            add(
+                "historian",
+                meter.name,
+                (900, 1000),
+                n_blocks=1,
+                write_chance=0.0,
+                lifetime_s=rng.uniform(120, 600),
+            )
         return pairs
 
     def modbus(self, pair: _Pair, t: int) -> Source:
@@ -704,7 +848,10 @@ class _Plant:
             t += int(rng.uniform(0.5, 3.0) * SEC)
 
     def _modbus_pipelined(
-        self, conn: _Conn, exchanges: list[tuple[int, int, bytes, bytes, int]], t: int,
+        self,
+        conn: _Conn,
+        exchanges: list[tuple[int, int, bytes, bytes, int]],
+        t: int,
         rng: random.Random,
     ) -> Flow:
         frames = [
@@ -723,8 +870,9 @@ class _Plant:
 
     # -- generic TCP sessions (HTTP, TLS) -------------------------------------------------
 
-    def _send(self, conn: _Conn, from_client: bool, data: bytes, t: int,
-              rng: random.Random) -> Flow:
+    def _send(
+        self, conn: _Conn, from_client: bool, data: bytes, t: int, rng: random.Random
+    ) -> Flow:
         """Send ``data`` in MSS segments; the receiver ACKs every second full segment."""
         send = conn.cl if from_client else conn.sv
         recv = conn.sv if from_client else conn.cl
@@ -741,7 +889,11 @@ class _Plant:
         return t
 
     def tcp_session(
-        self, client: Host, server: Host, dport: int, t: int,
+        self,
+        client: Host,
+        server: Host,
+        dport: int,
+        t: int,
         exchanges: Callable[[random.Random], list[tuple[bytes, bytes, int]]],
     ) -> Source:
         """Handshake, request/response exchanges (request, response, server time), teardown."""
@@ -770,8 +922,11 @@ class _Plant:
     ) -> list[tuple[bytes, bytes, int]]:
         host = server.name + ".plant.local" if not server.ot else server.ip
         if server.role == "plc":
-            paths = ["/Portal/Portal.mwsl?PriNav=Ident", "/Portal/Portal.mwsl?PriNav=Diag",
-                     "/Images/logo.png"]
+            paths = [
+                "/Portal/Portal.mwsl?PriNav=Ident",
+                "/Portal/Portal.mwsl?PriNav=Diag",
+                "/Images/logo.png",
+            ]
         elif server.role == "gateway":
             paths = ["/main.htm", "/serial_settings.htm", "/modbus_diag.htm"]
         elif server.role == "printer":
@@ -850,7 +1005,8 @@ class _Plant:
         hello = _tls_client_hello(rng, sni)
         session_id = hello[44:76]
         server_flight = (
-            _tls_server_hello(rng, session_id) + _TLS_CCS
+            _tls_server_hello(rng, session_id)
+            + _TLS_CCS
             + self._app_data(rng, 2500 + int(rng.random() * 2500))  # certificate chain etc.
         )
         out = [(hello, server_flight, int(rng.uniform(1, 8)) * MS)]
@@ -893,8 +1049,9 @@ class _Plant:
                 answers = []
                 for _ in range(1 if name.endswith(".local") else 1 + int(rng.random() * 3)):
                     target = self._resolve(name, rng)
-                    answers.append((1, 1200 if name.endswith(".local") else 300,
-                                    pk.ip_bytes(target)))
+                    answers.append(
+                        (1, 1200 if name.endswith(".local") else 300, pk.ip_bytes(target))
+                    )
                 response = _dns_response(tid, name, qtype, answers)
             yield t, self.udp4(server, client, 53, sport, response, ident=ident + 7)
             ident += 1
@@ -913,14 +1070,36 @@ class _Plant:
         ident = rng.randrange(65536)
         sport = 123 if client.stack == "linux" else client.ephemeral_port()
         while True:
-            req = struct.pack(">BBbbII4sQQQQ", 0x23, 0, 6, -20, 0, 0, b"\0" * 4, 0, 0, 0,
-                              _ntp_ts(t + int(rng.uniform(-5, 5) * MS)))
+            req = struct.pack(
+                ">BBbbII4sQQQQ",
+                0x23,
+                0,
+                6,
+                -20,
+                0,
+                0,
+                b"\0" * 4,
+                0,
+                0,
+                0,
+                _ntp_ts(t + int(rng.uniform(-5, 5) * MS)),
+            )
             yield t, self.udp4(client, server, sport, 123, req, ident=ident)
             t2 = t + int(rng.uniform(0.2, 1.5) * MS)
             orig = struct.unpack_from(">Q", req, 40)[0]
             resp = struct.pack(
-                ">BBbbII4sQQQQ", 0x24, 1, 6, -23, 0, 0x10, b"GPS\0", _ntp_ts(t - 16 * SEC),
-                orig, _ntp_ts(t2 - 20 * US), _ntp_ts(t2),
+                ">BBbbII4sQQQQ",
+                0x24,
+                1,
+                6,
+                -23,
+                0,
+                0x10,
+                b"GPS\0",
+                _ntp_ts(t - 16 * SEC),
+                orig,
+                _ntp_ts(t2 - 20 * US),
+                _ntp_ts(t2),
             )
             yield t2, self.udp4(server, client, 123, sport, resp, ident=ident ^ 0x5A5A)
             ident += 1
@@ -933,23 +1112,41 @@ class _Plant:
         gateway = self.gateways[subnet]
         while True:
             target = gateway if rng.random() < 0.5 or not peers else rng.choice(peers)
-            yield t, pk.ethernet(
-                pk.BROADCAST_MAC, host.mac, pk.ETH_ARP,
-                pk.arp(pk.ARP_REQUEST, host.mac, host.ip, "00:00:00:00:00:00", target.ip),
-                host.vlan, pad=True,
+            yield (
+                t,
+                pk.ethernet(
+                    pk.BROADCAST_MAC,
+                    host.mac,
+                    pk.ETH_ARP,
+                    pk.arp(pk.ARP_REQUEST, host.mac, host.ip, "00:00:00:00:00:00", target.ip),
+                    host.vlan,
+                    pad=True,
+                ),
             )
             t += int(rng.uniform(0.1, 2.0) * MS)
-            yield t, pk.ethernet(
-                host.mac, target.mac, pk.ETH_ARP,
-                pk.arp(pk.ARP_REPLY, target.mac, target.ip, host.mac, host.ip),
-                host.vlan, pad=True,
+            yield (
+                t,
+                pk.ethernet(
+                    host.mac,
+                    target.mac,
+                    pk.ETH_ARP,
+                    pk.arp(pk.ARP_REPLY, target.mac, target.ip, host.mac, host.ip),
+                    host.vlan,
+                    pad=True,
+                ),
             )
             t += int(rng.uniform(20, 240) * SEC)
             if rng.random() < 0.05:  # gratuitous ARP
-                yield t, pk.ethernet(
-                    pk.BROADCAST_MAC, host.mac, pk.ETH_ARP,
-                    pk.arp(pk.ARP_REQUEST, host.mac, host.ip, "00:00:00:00:00:00", host.ip),
-                    host.vlan, pad=True,
+                yield (
+                    t,
+                    pk.ethernet(
+                        pk.BROADCAST_MAC,
+                        host.mac,
+                        pk.ETH_ARP,
+                        pk.arp(pk.ARP_REQUEST, host.mac, host.ip, "00:00:00:00:00:00", host.ip),
+                        host.vlan,
+                        pad=True,
+                    ),
                 )
                 t += 1 * SEC
 
@@ -966,11 +1163,23 @@ class _Plant:
                 seq = (seq + 1) & 0xFFFF
                 sec, ns = divmod(t, SEC)
                 data = struct.pack("<QQ", sec, ns // US) + pattern
-                yield t, self.ip4_frame(monitor, target, pk.IPPROTO_ICMP,
-                                        pk.icmp_echo(ident, seq, data), ip_id)
+                yield (
+                    t,
+                    self.ip4_frame(
+                        monitor, target, pk.IPPROTO_ICMP, pk.icmp_echo(ident, seq, data), ip_id
+                    ),
+                )
                 t2 = t + int(rng.uniform(0.15, 3.0) * MS)
-                yield t2, self.ip4_frame(target, monitor, pk.IPPROTO_ICMP,
-                                         pk.icmp_echo(ident, seq, data, reply=True), ip_id + 3)
+                yield (
+                    t2,
+                    self.ip4_frame(
+                        target,
+                        monitor,
+                        pk.IPPROTO_ICMP,
+                        pk.icmp_echo(ident, seq, data, reply=True),
+                        ip_id + 3,
+                    ),
+                )
                 ip_id += 1
                 t += int(rng.uniform(200, 900) * MS)
             t += 20 * SEC
@@ -986,51 +1195,93 @@ class _Plant:
             src = host.ip6
             if roll < 0.3:  # mDNS / LLMNR query
                 mdns = rng.random() < 0.5
-                name = "_services._dns-sd._udp.local" if mdns else rng.choice(
-                    ("fileserver", "printer", "wpad", "ws-lab")
+                name = (
+                    "_services._dns-sd._udp.local"
+                    if mdns
+                    else rng.choice(("fileserver", "printer", "wpad", "ws-lab"))
                 )
                 dst, port = ("ff02::fb", 5353) if mdns else ("ff02::1:3", 5355)
-                query = _dns_query(0 if mdns else rng.randrange(65536), name, 12 if mdns else 1,
-                                   0)
-                yield t, self._ip6(host, dst, pk.IPPROTO_UDP,
-                                   pk.udp(port if mdns else host.ephemeral_port(), port, query,
-                                          src_ip=src, dst_ip=dst), 255 if mdns else 1)
+                query = _dns_query(0 if mdns else rng.randrange(65536), name, 12 if mdns else 1, 0)
+                yield (
+                    t,
+                    self._ip6(
+                        host,
+                        dst,
+                        pk.IPPROTO_UDP,
+                        pk.udp(
+                            port if mdns else host.ephemeral_port(),
+                            port,
+                            query,
+                            src_ip=src,
+                            dst_ip=dst,
+                        ),
+                        255 if mdns else 1,
+                    ),
+                )
             elif roll < 0.55:  # DHCPv6 solicit with retransmissions (nobody answers)
                 xid = rng.randbytes(3)
                 elapsed = 0
                 for _ in range(1 + int(rng.random() * 3)):
                     opts = (
-                        struct.pack(">HH", 1, len(duid)) + duid
+                        struct.pack(">HH", 1, len(duid))
+                        + duid
                         + struct.pack(">HHH", 8, 2, min(elapsed // (10 * MS), 0xFFFF))
                         + struct.pack(">HHIII", 3, 12, rng.randrange(1 << 28), 0, 0)
                         + struct.pack(">HHHH", 6, 4, 23, 24)
                     )
                     dhcp = b"\x01" + xid + opts
-                    yield t + elapsed, self._ip6(
-                        host, "ff02::1:2", pk.IPPROTO_UDP,
-                        pk.udp(546, 547, dhcp, src_ip=src, dst_ip="ff02::1:2"), 1,
+                    yield (
+                        t + elapsed,
+                        self._ip6(
+                            host,
+                            "ff02::1:2",
+                            pk.IPPROTO_UDP,
+                            pk.udp(546, 547, dhcp, src_ip=src, dst_ip="ff02::1:2"),
+                            1,
+                        ),
                     )
                     elapsed += int(rng.uniform(1.0, 1.1) * SEC) * (1 + elapsed // SEC)
                 t += elapsed
             elif roll < 0.7:  # router solicitation
                 body = b"\x00" * 4 + b"\x01\x01" + pk.mac_bytes(host.mac)
-                yield t, self._ip6(host, "ff02::2", pk.IPPROTO_ICMPV6,
-                                   pk.icmpv6(133, 0, body, src_ip=src, dst_ip="ff02::2"), 255)
+                yield (
+                    t,
+                    self._ip6(
+                        host,
+                        "ff02::2",
+                        pk.IPPROTO_ICMPV6,
+                        pk.icmpv6(133, 0, body, src_ip=src, dst_ip="ff02::2"),
+                        255,
+                    ),
+                )
             else:  # neighbour solicitation and advertisement with a peer
                 peer = rng.choice(peers)
                 target = pk.ip_bytes(peer.ip6)
                 group = "ff02::1:ff" + f"{target[13]:02x}:{target[14]:02x}{target[15]:02x}"
                 body = b"\x00" * 4 + target + b"\x01\x01" + pk.mac_bytes(host.mac)
-                yield t, self._ip6(host, group, pk.IPPROTO_ICMPV6,
-                                   pk.icmpv6(135, 0, body, src_ip=src, dst_ip=group), 255)
-                t += int(rng.uniform(0.1, 1.5) * MS)
-                body = struct.pack(">I", 0x60000000) + target + b"\x02\x01" + pk.mac_bytes(
-                    peer.mac
+                yield (
+                    t,
+                    self._ip6(
+                        host,
+                        group,
+                        pk.IPPROTO_ICMPV6,
+                        pk.icmpv6(135, 0, body, src_ip=src, dst_ip=group),
+                        255,
+                    ),
                 )
+                t += int(rng.uniform(0.1, 1.5) * MS)
+                body = struct.pack(">I", 0x60000000) + target + b"\x02\x01" + pk.mac_bytes(peer.mac)
                 frame = pk.ethernet(
-                    host.mac, peer.mac, pk.ETH_IPV6,
-                    pk.ipv6(peer.ip6, src, pk.IPPROTO_ICMPV6,
-                            pk.icmpv6(136, 0, body, src_ip=peer.ip6, dst_ip=src), 255),
+                    host.mac,
+                    peer.mac,
+                    pk.ETH_IPV6,
+                    pk.ipv6(
+                        peer.ip6,
+                        src,
+                        pk.IPPROTO_ICMPV6,
+                        pk.icmpv6(136, 0, body, src_ip=peer.ip6, dst_ip=src),
+                        255,
+                    ),
                     host.vlan,
                 )
                 yield t, frame
@@ -1038,18 +1289,26 @@ class _Plant:
 
     def _ip6(self, host: Host, dst: str, proto: int, l4: bytes, hop_limit: int) -> bytes:
         dst_mac = pk.ipv6_multicast_mac(dst) if dst.startswith("ff") else self.router.mac
-        return pk.ethernet(dst_mac, host.mac, pk.ETH_IPV6,
-                           pk.ipv6(host.ip6, dst, proto, l4, hop_limit), host.vlan)
+        return pk.ethernet(
+            dst_mac, host.mac, pk.ETH_IPV6, pk.ipv6(host.ip6, dst, proto, l4, hop_limit), host.vlan
+        )
 
     # -- IT sessions --------------------------------------------------------------------
 
     def it_sessions(self, t: int, rate_per_s: float) -> Source:
         """Spawns DNS lookups, HTTP and TLS sessions at random (Poisson) times."""
         rng = self.sub_rng()
-        clients = [*self.of_role("workstation"), self.h("ews-1"), self.h("scada-a"),
-                   self.h("scada-b"), self.h("historian")]
-        web_http = [self.h(n) for n in ("plc-press-1", "plc-press-2", "gw-serial-1",
-                                        "gw-serial-2", "printer", "mes")]
+        clients = [
+            *self.of_role("workstation"),
+            self.h("ews-1"),
+            self.h("scada-a"),
+            self.h("scada-b"),
+            self.h("historian"),
+        ]
+        web_http = [
+            self.h(n)
+            for n in ("plc-press-1", "plc-press-2", "gw-serial-1", "gw-serial-2", "printer", "mes")
+        ]
         web_tls = [self.h(n) for n in ("historian", "mes", "vcenter", "dc-01")]
         kinds = ("dns", "http", "tls")
         weights = (0.62, 0.10, 0.28)
@@ -1064,15 +1323,21 @@ class _Plant:
                 server = rng.choice(web_http)
                 if server.ot and client.role == "workstation" and rng.random() < 0.7:
                     client = self.h("ews-1")
-                yield t, self.tcp_session(
-                    client, server, 80, t, functools.partial(self.http_exchanges, server, t=t)
+                yield (
+                    t,
+                    self.tcp_session(
+                        client, server, 80, t, functools.partial(self.http_exchanges, server, t=t)
+                    ),
                 )
             else:
                 server = rng.choice(web_tls)
                 if server is client:
                     continue
-                yield t, self.tcp_session(
-                    client, server, 443, t, functools.partial(self.tls_exchanges, server)
+                yield (
+                    t,
+                    self.tcp_session(
+                        client, server, 443, t, functools.partial(self.tls_exchanges, server)
+                    ),
                 )
 
     def sources(self) -> list[Source]:
