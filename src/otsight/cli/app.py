@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 
 import typer
 
@@ -34,4 +36,21 @@ def _root(
 
 
 def main() -> None:
-    app()
+    """Run the CLI, then leave without the interpreter's teardown.
+
+    All output is flushed and every file the command opened is closed by then; what remains is
+    numba's and llvmlite's finalisers, which cost about 0.2 s per run for nothing.
+    """
+    code = 0
+    try:
+        app()
+    except SystemExit as exc:
+        if isinstance(exc.code, int):
+            code = exc.code
+        elif exc.code is not None:
+            sys.stderr.write(f"{exc.code}\n")
+            code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core.ports import ethertype_name, proto_name, service_name
 from ..core.types import ip_from_words
@@ -118,23 +119,24 @@ class Summary:
             if label:
                 self.services[label] += int(flow_counts[k])
                 self.service_bytes[label] += int(byte_sums[k])
-        words = np.stack(
-            [np.concatenate([f.orig_hi, f.resp_hi]), np.concatenate([f.orig_lo, f.resp_lo])], 1
+        hosts_hi, hosts_lo, inverse = _unique_addresses(
+            np.concatenate([f.orig_hi, f.resp_hi]), np.concatenate([f.orig_lo, f.resp_lo])
         )
-        hosts, inverse = np.unique(words, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
         host_bytes = np.bincount(inverse, weights=np.concatenate([total, total]))
         host_packets = np.bincount(inverse, weights=np.concatenate([packets, packets]))
-        names = [ip_from_words(h, lo) for h, lo in hosts.tolist()]
+        names = [
+            ip_from_words(h, lo) for h, lo in zip(hosts_hi.tolist(), hosts_lo.tolist(), strict=True)
+        ]
         for k, name in enumerate(names):
             self.talker_bytes[name] += int(host_bytes[k])
             self.talker_packets[name] += int(host_packets[k])
-        a_first = (f.orig_hi < f.resp_hi) | ((f.orig_hi == f.resp_hi) & (f.orig_lo <= f.resp_lo))
-        pair_idx = np.stack([inverse[:n], inverse[n:]], 1)
-        pair_idx = np.where(a_first[:, None], pair_idx, pair_idx[:, ::-1])
-        pairs, pinv = np.unique(pair_idx, axis=0, return_inverse=True)
-        pair_bytes = np.bincount(pinv.reshape(-1), weights=total)
-        for k, (x, y) in enumerate(pairs.tolist()):
+        # Host indices follow address order, so (min, max) orders each pair by address.
+        first, second = inverse[:n], inverse[n:]
+        lo_idx, hi_idx = np.minimum(first, second), np.maximum(first, second)
+        pair_keys, pinv = np.unique(lo_idx * len(names) + hi_idx, return_inverse=True)
+        pair_bytes = np.bincount(pinv, weights=total)
+        for k, key in enumerate(pair_keys.tolist()):
+            x, y = divmod(key, len(names))
             self.conversations[(names[x], names[y])] += int(pair_bytes[k])
         tcp = f.proto == 6
         if tcp.any():
@@ -196,6 +198,23 @@ class Summary:
 def _service_label(proto: int, port: int) -> str | None:
     svc = service_name(proto, port)
     return f"{svc} ({port}/{proto_name(proto)})" if svc else None
+
+
+def _unique_addresses(
+    hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
+    """Distinct (hi, lo) address words in address order, and each input's index among them."""
+    if not hi.any():  # IPv4 only (IPv4-mapped: hi is 0): one word decides
+        ulo, inverse = np.unique(lo, return_inverse=True)
+        return np.zeros(ulo.shape[0], dtype=np.uint64), ulo, inverse
+    order = np.lexsort((lo, hi))
+    shi, slo = hi[order], lo[order]
+    new = np.ones(order.shape[0], dtype=bool)
+    new[1:] = (shi[1:] != shi[:-1]) | (slo[1:] != slo[:-1])
+    group = np.cumsum(new) - 1
+    inverse = np.empty(order.shape[0], dtype=np.intp)
+    inverse[order] = group
+    return shi[new], slo[new], inverse
 
 
 def _counts(arr: np.ndarray[Any, Any]) -> list[tuple[int, int]]:
