@@ -1,0 +1,79 @@
+"""Events: what the protocol layer tells the rest of otsight.
+
+Every event is a frozen dataclass carrying the capture time of the packet that completed it,
+the flow it belongs to and its endpoints, oriented as the message travelled. Subclasses add the
+protocol's fields with spelled-out snake_case names and declare their ECS-style names once
+(:meth:`Event.ecs`), so every sink writes the same schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every protocol event."""
+
+    protocol: ClassVar[str] = "unknown"  # ``event.module``: the protocol slug
+    ts: float  # capture time, epoch seconds
+    flow_id: int
+    src_ip: str
+    src_port: int
+    dst_ip: str
+    dst_port: int
+    transport: str  # "tcp" | "udp"
+    frame: int = 0  # frame number of the packet that completed the message (0 if unknown)
+
+    @property
+    def action(self) -> str:
+        """``event.action``: the operation, e.g. ``read-holding-registers``."""
+        return type(self).__name__
+
+    def fields(self) -> dict[str, Any]:
+        """The protocol-specific fields (everything the base class does not define)."""
+        base = {f.name for f in dataclasses.fields(Event)}
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in base
+        }
+
+    def ecs(self) -> dict[str, Any]:
+        """One JSON-ready document with ECS names; protocol fields under ``<protocol>.*``."""
+        stamp = _dt.datetime.fromtimestamp(self.ts, tz=_dt.UTC)
+        doc: dict[str, Any] = {
+            "@timestamp": stamp.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "event": {
+                "module": self.protocol,
+                "dataset": f"{self.protocol}.{_kind(self)}",
+                "action": self.action,
+            },
+            "source": {"ip": self.src_ip, "port": self.src_port},
+            "destination": {"ip": self.dst_ip, "port": self.dst_port},
+            "network": {"transport": self.transport, "protocol": self.protocol},
+            "otsight": {"flow_id": self.flow_id, "frame": self.frame, "ts": self.ts},
+        }
+        specific = {k: _jsonable(v) for k, v in self.fields().items() if v is not None}
+        if specific:
+            doc[self.protocol] = specific
+        return doc
+
+
+def _kind(event: Event) -> str:
+    name = type(event).__name__
+    out = [name[0].lower()]
+    for ch in name[1:]:
+        out.append("_" + ch.lower() if ch.isupper() else ch)
+    return "".join(out)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value

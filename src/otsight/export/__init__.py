@@ -1,0 +1,1 @@
+"""Writers that turn events into formats other tools read."""

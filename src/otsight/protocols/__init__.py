@@ -1,0 +1,1 @@
+"""Protocol dissectors: one package per protocol, each sans-IO (bytes in, typed events out)."""

@@ -1,0 +1,109 @@
+"""The dissector contract and the helpers every dissector shares.
+
+A dissector is created per flow once it has been chosen for that flow, then fed each
+direction's reassembled bytes (TCP) or datagrams (UDP). It never reads files, sockets or
+clocks: time arrives with the bytes. ``probe`` scores the first payload of a flow so that a
+protocol is found by content on any port and not claimed on its standard port when the bytes
+do not match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from ..core.errors import Malformed, NeedMoreData
+from ..core.events import Event
+from ..core.plugins import FROM_ORIGINATOR, FlowContext
+
+__all__ = ["Dissector", "Malformed", "NeedMoreData", "StreamBuffer"]
+
+
+class Dissector:
+    """Base class of dissectors: subclasses set the class attributes and override ``on_data``."""
+
+    name: ClassVar[str] = "base"  # slug, also the ``event.module`` of its events
+    transport: ClassVar[str] = "tcp"  # "tcp" or "udp"
+    ports: ClassVar[frozenset[int]] = frozenset()  # standard ports: a hint, never proof
+
+    def __init__(self, flow: FlowContext) -> None:
+        self.flow = flow
+        self.malformed = 0  # messages that could not be parsed (counted, skipped)
+
+    @classmethod
+    def probe(cls, data: bytes, direction: int) -> float:
+        """How sure (0..1) that ``data``, the first payload of a flow, is this protocol."""
+        return 0.0
+
+    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
+        """Consume bytes (stream continuation or one datagram); yield the events they complete."""
+        return ()
+
+    def on_gap(self, direction: int, nbytes: int) -> None:
+        """Bytes were lost in ``direction``: drop partial messages and resynchronise."""
+
+    def on_end(self, ts_ns: int) -> Iterable[Event]:
+        """The flow ended: yield events still pending (e.g. requests never answered)."""
+        return ()
+
+    # ------------------------------------------------------------------ helpers
+    def endpoints(self, direction: int) -> dict[str, Any]:
+        """Base event fields for a message travelling in ``direction``."""
+        f = self.flow
+        if direction == FROM_ORIGINATOR:
+            src, sport, dst, dport = f.orig_ip, f.orig_port, f.resp_ip, f.resp_port
+        else:
+            src, sport, dst, dport = f.resp_ip, f.resp_port, f.orig_ip, f.orig_port
+        return {
+            "flow_id": f.flow_id,
+            "src_ip": src,
+            "src_port": sport,
+            "dst_ip": dst,
+            "dst_port": dport,
+            "transport": self.transport,
+        }
+
+
+class StreamBuffer:
+    """Accumulates one direction of a TCP stream and cuts it into messages.
+
+    ``take(length_of)`` yields complete messages; ``length_of(buffer)`` returns the length of
+    the message at the start of the buffer, raises :class:`NeedMoreData` if it cannot tell yet,
+    or :class:`Malformed` if the bytes cannot start a message (then one byte is skipped, which
+    a caller may count).
+    """
+
+    MAX_BUFFER = 1 << 20
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.skipped = 0
+
+    def feed(self, data: bytes) -> None:
+        self.data += data
+        if len(self.data) > self.MAX_BUFFER:  # a message that never completes: resynchronise
+            self.skipped += len(self.data)
+            self.data.clear()
+
+    def reset(self) -> None:
+        self.data.clear()
+
+    def messages(self, length_of: Any) -> Iterable[bytes]:
+        """Complete messages, in order. Bytes that cannot start a message are skipped one at a
+        time and counted in ``skipped`` (resynchronisation after garbage or a gap)."""
+        while self.data:
+            try:
+                n = length_of(self.data)
+            except NeedMoreData:
+                return
+            except Malformed:
+                self.skipped += 1
+                del self.data[:1]
+                continue
+            if n <= 0:
+                raise ValueError("message length must be positive")
+            if len(self.data) < n:
+                return
+            msg = bytes(self.data[:n])
+            del self.data[:n]
+            yield msg

@@ -1,0 +1,115 @@
+"""Which dissectors exist, and which one gets a flow.
+
+Built-ins are an explicit list; third parties register classes under the ``otsight.dissectors``
+entry-point group. A flow goes to the dissector whose ``probe`` of its first payload scores
+highest, with a bonus when the flow uses one of the dissector's standard ports; below the
+threshold nobody claims it. So Modbus on port 5020 is found, and random bytes on port 502 are
+not called Modbus.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
+
+from ..core.events import Event
+from ..core.plugins import FlowContext, StreamHandler
+from .base import Dissector
+
+log = logging.getLogger(__name__)
+
+PORT_BONUS = 0.25
+THRESHOLD = 0.6
+
+
+def builtin_dissectors() -> list[type[Dissector]]:
+    """The dissectors shipped with otsight (imported here, not at package import)."""
+    from .modbus.dissector import ModbusDissector
+
+    return [ModbusDissector]
+
+
+def plugin_dissectors() -> list[type[Dissector]]:
+    found: list[type[Dissector]] = []
+    for ep in entry_points(group="otsight.dissectors"):
+        try:
+            cls = ep.load()
+        except Exception:
+            log.exception("dissector plugin %s failed to load", ep.name)
+            continue
+        if isinstance(cls, type) and issubclass(cls, Dissector):
+            found.append(cls)
+        else:
+            log.error("dissector plugin %s is not a Dissector subclass", ep.name)
+    return found
+
+
+class _Handler:
+    """Adapts a dissector to the engine's StreamHandler contract and forwards its events."""
+
+    __slots__ = ("dissector", "selector")
+
+    def __init__(self, dissector: Dissector, selector: DissectorSelector) -> None:
+        self.dissector = dissector
+        self.selector = selector
+
+    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> None:
+        self.selector.emit(self.dissector.on_data(direction, data, ts_ns, frame))
+
+    def on_gap(self, direction: int, nbytes: int, ts_ns: int) -> None:
+        self.dissector.on_gap(direction, nbytes)
+
+    def on_end(self, ts_ns: int) -> None:
+        self.selector.emit(self.dissector.on_end(ts_ns))
+
+
+class DissectorSelector:
+    """A HandlerFactory: picks the dissector of each flow from its first payload."""
+
+    def __init__(
+        self,
+        dissectors: Iterable[type[Dissector]],
+        sink: Callable[[Event], None],
+        threshold: float = THRESHOLD,
+    ) -> None:
+        self.sink = sink
+        self.threshold = threshold
+        self.by_transport: dict[str, list[type[Dissector]]] = {"tcp": [], "udp": []}
+        for cls in dissectors:
+            self.by_transport.setdefault(cls.transport, []).append(cls)
+        self.flows: Counter[str] = Counter()  # flows claimed per dissector
+        self.events: Counter[str] = Counter()  # events emitted per protocol
+        self.probe_errors = 0
+
+    def __call__(
+        self, flow: FlowContext, direction: int, first_data: bytes
+    ) -> StreamHandler | None:
+        transport = "tcp" if flow.proto == 6 else "udp" if flow.proto == 17 else None
+        if transport is None:
+            return None
+        best: type[Dissector] | None = None
+        best_score = 0.0
+        for cls in self.by_transport.get(transport, ()):
+            try:
+                score = cls.probe(first_data, direction)
+            except Exception:
+                self.probe_errors += 1
+                log.exception("%s.probe failed", cls.__name__)
+                continue
+            if score <= 0:
+                continue
+            if flow.resp_port in cls.ports or flow.orig_port in cls.ports:
+                score += PORT_BONUS
+            if score > best_score:
+                best, best_score = cls, score
+        if best is None or best_score < self.threshold:
+            return None
+        self.flows[best.name] += 1
+        return _Handler(best(flow), self)
+
+    def emit(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.events[event.protocol] += 1
+            self.sink(event)
