@@ -14,8 +14,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from ..core.errors import CaptureError
+from ..core.plugins import HandlerFactory
+from ..export.jsonl import JsonlSink
 from ..pipeline.runner import AnalysisResult, analyze, analyze_batches
 from ..pipeline.summary import Summary
+from ..protocols.registry import DissectorSelector, builtin_dissectors, plugin_dissectors
 
 PROGRESS_MIN_BYTES = 32 << 20
 
@@ -37,6 +40,11 @@ def analyze_command(
         None, "--duration", help="Stop live capture after S seconds."
     ),
     top: int = typer.Option(10, "--top", help="Rows in the top-N tables."),
+    events: Path | None = typer.Option(
+        None,
+        "--events",
+        help="Dissect application protocols and write every event as ECS JSON lines to this file.",
+    ),
     progress: bool | None = typer.Option(
         None,
         "--progress/--no-progress",
@@ -49,10 +57,28 @@ def analyze_command(
         err.print("[red]error:[/] give capture files, directories, - for stdin, or --interface")
         raise typer.Exit(2)
     started = time.perf_counter()
-    if interface:
-        result = _live(interface, bpf, count, duration, err)
-    else:
-        result = _files(captures, progress, err)
+    sink: JsonlSink | None = None
+    selector: DissectorSelector | None = None
+    if events is not None:
+        try:
+            sink = JsonlSink(events)
+        except OSError as exc:
+            err.print(f"[red]error:[/] {events}: cannot write events: {exc.strerror or exc}")
+            raise typer.Exit(2) from None
+        selector = DissectorSelector(builtin_dissectors() + plugin_dissectors(), sink)
+    try:
+        if interface:
+            result = _live(interface, bpf, count, duration, err, selector)
+        else:
+            result = _files(captures, progress, err, selector)
+    finally:
+        if sink is not None:
+            sink.close()
+    if selector is not None:
+        result.summary.dissected = {
+            name: {"flows": selector.flows[name], "events": selector.events[name]}
+            for name in sorted(set(selector.flows) | set(selector.events))
+        }
     elapsed = time.perf_counter() - started
     for exc in result.errors:
         err.print(f"[red]error:[/] {exc.source}: {exc.reason}", highlight=False, soft_wrap=True)
@@ -66,7 +92,9 @@ def analyze_command(
         raise typer.Exit(1)
 
 
-def _files(captures: list[str], progress: bool | None, err: Console) -> AnalysisResult:
+def _files(
+    captures: list[str], progress: bool | None, err: Console, selector: HandlerFactory | None
+) -> AnalysisResult:
     total = 0
     for name in captures:
         path = Path(name)
@@ -76,7 +104,7 @@ def _files(captures: list[str], progress: bool | None, err: Console) -> Analysis
             total += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     show = progress if progress is not None else (err.is_terminal and total >= PROGRESS_MIN_BYTES)
     if not show:
-        return analyze(captures)
+        return analyze(captures, handler_factory=selector)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -94,11 +122,16 @@ def _files(captures: list[str], progress: bool | None, err: Console) -> Analysis
                 task, completed=sum(done_before.values()), description=os.path.basename(name)[:40]
             )
 
-        return analyze(captures, progress=update)
+        return analyze(captures, handler_factory=selector, progress=update)
 
 
 def _live(
-    interface: str, bpf: str | None, count: int | None, duration: float | None, err: Console
+    interface: str,
+    bpf: str | None,
+    count: int | None,
+    duration: float | None,
+    err: Console,
+    selector: HandlerFactory | None,
 ) -> AnalysisResult:
     try:
         from ..capture.live import LiveCapture
@@ -113,7 +146,7 @@ def _live(
     err.print(f"capturing on {interface}" + (f" ({bpf})" if bpf else "") + "; Ctrl-C to stop")
     with cap:
         try:
-            return analyze_batches(f"live:{interface}", cap)
+            return analyze_batches(f"live:{interface}", cap, handler_factory=selector)
         except KeyboardInterrupt:
             cap.stop()
             raise
@@ -165,6 +198,14 @@ def _render(s: Summary, top: int, elapsed: float, out: Console) -> None:
         for ip, n in s.talker_bytes.most_common(top):
             talk.add_row(ip, _fmt_bytes(n), f"{s.talker_packets[ip]:,}")
         out.print(talk)
+    if s.dissected:
+        app = Table(title="Application protocols (identified by content)")
+        app.add_column("protocol")
+        app.add_column("flows", justify="right")
+        app.add_column("events", justify="right")
+        for name, d in s.dissected.items():
+            app.add_row(name, f"{d['flows']:,}", f"{d['events']:,}")
+        out.print(app)
     tcp = s.tcp
     if tcp:
         out.print(

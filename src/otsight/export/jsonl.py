@@ -15,7 +15,8 @@ class JsonlSink:
     def __init__(self, path: str | Path, stream: IO[str] | None = None) -> None:
         self.path = str(path)
         self._own = stream is None
-        self.stream: IO[str] = stream if stream is not None else Path(path).open("w")
+        # Kept open across calls and closed by close(): a sink outlives any one with-block.
+        self.stream: IO[str] = stream if stream is not None else Path(path).open("w")  # noqa: SIM115
         self.count = 0
 
     def __call__(self, event: Event) -> None:

@@ -67,6 +67,7 @@ class Summary:
     fragments: dict[str, int] = field(default_factory=dict)
     flow_table: dict[str, int] = field(default_factory=dict)
     handler_errors: int = 0
+    dissected: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add_batch(self, view: BatchView) -> None:
         b, t = view.batch, view.table
@@ -188,6 +189,7 @@ class Summary:
             "flow_table": self.flow_table,
             "decode_errors": dict(self.errors.most_common()),
             "handler_errors": self.handler_errors,
+            "dissected": self.dissected,
             "inputs": [
                 {"name": r.name, "packets": r.packets, "error": r.error} for r in self.inputs
             ],

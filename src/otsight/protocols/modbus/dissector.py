@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ...core.errors import Malformed
 from ...core.events import Event
@@ -57,7 +57,7 @@ class ModbusDissector(Dissector):
             )
 
     def _message(self, direction: int, adu: bytes, ts_ns: int, frame: int) -> Event:
-        base = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
+        base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
         try:
             if direction == self.client_direction:
                 req = parse_request(adu)
@@ -74,7 +74,7 @@ class ModbusDissector(Dissector):
         except Malformed as exc:
             self.malformed += 1
             return ModbusMalformed(**base, reason=str(exc), length=len(adu))
-        extra = {}
+        extra: dict[str, Any] = {}
         if resp.exception_code is not None:
             extra["exception_code"] = resp.exception_code
             extra["exception"] = exception_name(resp.exception_code)
@@ -97,7 +97,7 @@ class ModbusDissector(Dissector):
                 break
 
 
-def _common(p: Pdu) -> dict[str, object]:
+def _common(p: Pdu) -> dict[str, Any]:
     fc = p.function_code & 0x7F
     sub_name = None
     if p.sub_function is not None:

@@ -20,10 +20,10 @@ def adu_length(buf: bytes | bytearray) -> int:
     """Length of the ADU at the start of ``buf`` (for stream framing)."""
     if len(buf) < 6:
         raise NeedMoreData
-    _tid, pid, length = struct.unpack_from("!HHH", buf, 0)
+    pid, length = struct.unpack_from("!HH", buf, 2)
     if pid != 0 or length < 2 or length > MAX_ADU - 6:
         raise Malformed(f"not an MBAP header (protocol id {pid}, length {length})")
-    return 6 + length
+    return 6 + int(length)
 
 
 @dataclass(slots=True)
