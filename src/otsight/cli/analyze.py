@@ -80,8 +80,8 @@ def analyze_command(
             for name in sorted(set(selector.flows) | set(selector.events))
         }
     elapsed = time.perf_counter() - started
-    for exc in result.errors:
-        err.print(f"[red]error:[/] {exc.source}: {exc.reason}", highlight=False, soft_wrap=True)
+    for problem in result.errors:
+        err.print(f"[red]error:[/] {problem.source}: {problem.reason}", highlight=False, soft_wrap=True)
     if json_out:
         data = result.summary.to_dict(top)
         data["elapsed_s"] = round(elapsed, 3)
