@@ -81,7 +81,9 @@ def analyze_command(
         }
     elapsed = time.perf_counter() - started
     for problem in result.errors:
-        err.print(f"[red]error:[/] {problem.source}: {problem.reason}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[red]error:[/] {problem.source}: {problem.reason}", highlight=False, soft_wrap=True
+        )
     if json_out:
         data = result.summary.to_dict(top)
         data["elapsed_s"] = round(elapsed, 3)

@@ -44,4 +44,8 @@ class HandlerFactory(Protocol):
     def __call__(
         self, flow: FlowContext, direction: int, first_data: bytes
     ) -> StreamHandler | None:
-        """Return a handler for the flow, or None to ignore its payload from now on."""
+        """Return a handler for the flow, or None to ignore its payload from now on.
+
+        Raise :class:`~otsight.core.errors.NeedMoreData` when ``first_data`` is too short to
+        decide: the engine asks again with the flow's next payload (a few times at most).
+        """

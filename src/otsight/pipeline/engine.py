@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..capture.batch import FrameBatch
+from ..core.errors import NeedMoreData
 from ..core.plugins import FlowContext, HandlerFactory, StreamHandler
 from ..decode.flowkernel import DONE, RST, SPLIT, SYN, flow_kernel
 from ..decode.flows import END_EOF, FlowColumns, FlowRecord, FlowTable, Timeouts
@@ -27,6 +28,7 @@ from ..decode.tcp import TcpSlowPath
 
 log = logging.getLogger(__name__)
 
+MAX_DECISION_TRIES = 8
 CONSUMER_UNDECIDED = 0
 CONSUMER_ACTIVE = 1
 CONSUMER_NONE = 2
@@ -84,6 +86,7 @@ class Engine:
         self._ctx: dict[int, FlowContext] = {}
         self._cur: tuple[FrameBatch, PacketTable, dict[int, bytes]] | None = None
         self._frame = 0  # frame number of the packet the TCP slow path is working on
+        self._undecided: dict[int, int] = {}  # slot -> payloads seen without a decision
         # Gaps declared before the flow's first data chose a handler: replayed to the handler.
         self._early_gaps: dict[int, list[tuple[int, int, int]]] = {}
 
@@ -222,7 +225,7 @@ class Engine:
         if slots.size == 0:
             return
         st = self.flows.state
-        if self.tcp.buffers or self.handlers or self._early_gaps:
+        if self.tcp.buffers or self.handlers or self._early_gaps or self._undecided:
             for s in slots.tolist():
                 last_ts = int(st.last_ts[s])
                 if self.tcp.buffers:
@@ -232,6 +235,7 @@ class Engine:
                     self._call(handler.on_end, last_ts)
                 self._ctx.pop(s, None)
                 self._early_gaps.pop(s, None)
+                self._undecided.pop(s, None)
         in_range = slots[slots < self.consumer.shape[0]]
         if self.handler_factory is not None:
             self.consumer[in_range] = CONSUMER_UNDECIDED
@@ -312,6 +316,14 @@ class Engine:
             )
             try:
                 handler = self.handler_factory(ctx, direction, data)
+            except NeedMoreData:
+                # Too little to decide (a stray byte, a keep-alive): ask again on the next
+                # payload, a few times at most.
+                tries = self._undecided.get(s, 0) + 1
+                if tries < MAX_DECISION_TRIES:
+                    self._undecided[s] = tries
+                    return
+                handler = None
             except Exception:
                 self.stats.handler_errors += 1
                 log.exception("handler factory failed on flow %d", ctx.flow_id)

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 
+from ..core.errors import NeedMoreData
 from ..core.events import Event
 from ..core.plugins import FlowContext, StreamHandler
 from .base import Dissector
@@ -21,6 +22,7 @@ from .base import Dissector
 log = logging.getLogger(__name__)
 
 PORT_BONUS = 0.25
+MIN_DECISION_BYTES = 8
 THRESHOLD = 0.6
 
 
@@ -105,6 +107,8 @@ class DissectorSelector:
             if score > best_score:
                 best, best_score = cls, score
         if best is None or best_score < self.threshold:
+            if len(first_data) < MIN_DECISION_BYTES:
+                raise NeedMoreData  # a stray short segment: decide on the next payload
             return None
         self.flows[best.name] += 1
         return _Handler(best(flow), self)

@@ -182,9 +182,7 @@ def looks_like_modbus(data: bytes) -> float:
             return 0.0
         fc = data[i + 7]
         code = fc & 0x7F
-        if code == 0:
-            return 0.0
-        if code not in FUNCTION_CODES:
+        if code not in FUNCTION_CODES:  # function code scans probe 0 and unassigned codes too
             known = False
         if fc & 0x80 and (i + 8 >= len(data) or data[i + 8] not in range(1, 12)):
             return 0.0
