@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -35,10 +36,7 @@ class Event:
 
     def fields(self) -> dict[str, Any]:
         """The protocol-specific fields (everything the base class does not define)."""
-        base = {f.name for f in dataclasses.fields(Event)}
-        return {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in base
-        }
+        return {name: getattr(self, name) for name in _specific_names(type(self))}
 
     def ecs(self) -> dict[str, Any]:
         """One JSON-ready document with ECS names; protocol fields under ``<protocol>.*``."""
@@ -47,7 +45,7 @@ class Event:
             "@timestamp": stamp.isoformat(timespec="microseconds").replace("+00:00", "Z"),
             "event": {
                 "module": self.protocol,
-                "dataset": f"{self.protocol}.{_kind(self)}",
+                "dataset": f"{self.protocol}.{_kind(type(self))}",
                 "action": self.action,
             },
             "source": {"ip": self.src_ip, "port": self.src_port},
@@ -55,14 +53,25 @@ class Event:
             "network": {"transport": self.transport, "protocol": self.protocol},
             "otsight": {"flow_id": self.flow_id, "frame": self.frame, "ts": self.ts},
         }
-        specific = {k: _jsonable(v) for k, v in self.fields().items() if v is not None}
+        specific = {}
+        for name in _specific_names(type(self)):
+            value = getattr(self, name)
+            if value is not None:
+                specific[name] = _jsonable(value) if isinstance(value, bytes | dict) else value
         if specific:
             doc[self.protocol] = specific
         return doc
 
 
-def _kind(event: Event) -> str:
-    name = type(event).__name__
+@functools.cache
+def _specific_names(cls: type[Event]) -> tuple[str, ...]:
+    base = {f.name for f in dataclasses.fields(Event)}
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in base)
+
+
+@functools.cache
+def _kind(cls: type[Event]) -> str:
+    name = cls.__name__
     out = [name[0].lower()]
     for ch in name[1:]:
         out.append("_" + ch.lower() if ch.isupper() else ch)

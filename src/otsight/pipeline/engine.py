@@ -29,6 +29,7 @@ from ..decode.tcp import TcpSlowPath
 log = logging.getLogger(__name__)
 
 MAX_DECISION_TRIES = 8
+MAX_LOGGED_PER_ERROR = 3
 CONSUMER_UNDECIDED = 0
 CONSUMER_ACTIVE = 1
 CONSUMER_NONE = 2
@@ -86,7 +87,8 @@ class Engine:
         self._ctx: dict[int, FlowContext] = {}
         self._cur: tuple[FrameBatch, PacketTable, dict[int, bytes]] | None = None
         self._frame = 0  # frame number of the packet the TCP slow path is working on
-        self._undecided: dict[int, int] = {}  # slot -> payloads seen without a decision
+        self._undecided: dict[int, int] = {}
+        self._logged_errors: dict[str, int] = {}  # slot -> payloads seen without a decision
         # Gaps declared before the flow's first data chose a handler: replayed to the handler.
         self._early_gaps: dict[int, list[tuple[int, int, int]]] = {}
 
@@ -353,9 +355,17 @@ class Engine:
             self._early_gaps.setdefault(s, []).append((self._direction(s, b), nbytes, ts))
 
     def _call(self, fn: Callable[..., None], *args: object) -> None:
-        """A broken handler never stops the engine: its error is logged and counted."""
+        """A broken handler never stops the engine: its error is counted and logged (the
+        first few times per error type, so a handler failing on every message cannot flood
+        the log)."""
         try:
             fn(*args)
-        except Exception:
+        except Exception as exc:
             self.stats.handler_errors += 1
-            log.exception("stream handler failed")
+            key = f"{type(exc).__name__} in {getattr(fn, '__qualname__', fn)}"
+            seen = self._logged_errors.get(key, 0)
+            self._logged_errors[key] = seen + 1
+            if seen < MAX_LOGGED_PER_ERROR:
+                log.exception("stream handler failed (%s)", key)
+            elif seen == MAX_LOGGED_PER_ERROR:
+                log.error("%s keeps failing; further occurrences are only counted", key)
