@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from otsight.protocols.base import Dissector
 from otsight.protocols.registry import PORT_BONUS, THRESHOLD, builtin_dissectors
 from otsight.testing.corpus import shared_data
 from otsight.testing.protocol_oracle import dissect
@@ -44,7 +45,7 @@ def test_it_only_captures_yield_no_industrial_events(rel: str) -> None:
 
 
 @pytest.mark.parametrize("dissector", builtin_dissectors(), ids=lambda d: d.name)
-def test_random_payloads_on_the_standard_port_are_not_claimed(dissector: type) -> None:
+def test_random_payloads_on_the_standard_port_are_not_claimed(dissector: type[Dissector]) -> None:
     rng = random.Random(11)
     for _ in range(3000):
         data = rng.randbytes(rng.choice([rng.randrange(1, 16), rng.randrange(16, 300)]))
