@@ -28,9 +28,10 @@ THRESHOLD = 0.6
 
 def builtin_dissectors() -> list[type[Dissector]]:
     """The dissectors shipped with otsight (imported here, not at package import)."""
+    from .enip.dissector import EnipDissector, EnipUdpDissector
     from .modbus.dissector import ModbusDissector
 
-    return [ModbusDissector]
+    return [ModbusDissector, EnipDissector, EnipUdpDissector]
 
 
 def plugin_dissectors() -> list[type[Dissector]]:
