@@ -175,7 +175,7 @@ def test_gap_declared_when_the_peer_acks_the_hole(ack: int) -> None:
     h = run(packets)
     assert [(it.kind, it.direction, it.data, it.nbytes, it.frame) for it in h.items] == [
         ("gap", 0, b"", 5, 0),
-        ("data", 0, b"WORLD", 5, 5),  # declared at the ACK, before the response
+        ("data", 0, b"WORLD", 5, 4),  # released at the ACK, stamped with its own frame
         ("data", 1, b"resp", 4, 6),
         ("data", 0, b"more", 4, 7),
         ("end", -1, b"", 0, 0),
@@ -226,7 +226,11 @@ def test_partial_ack_of_the_hole_waits_and_the_flow_end_flushes() -> None:
     assert h.recorder.layout(1, 0) == [b"abc", 3, b"ghi", 3, b"mno"]
     assert [it.kind for it in h.items][-1] == "end"
     last = packets[-1].ts_ns
-    assert all(it.ts_ns == last for it in h.items[1:])  # flushed at the flow's last packet time
+    flushed = [it for it in h.items[1:] if it.kind == "data"]
+    # Data that waited for a hole found lost keeps its own capture time; gap notices and the
+    # end carry the flow's last packet time.
+    assert [it.ts_ns for it in flushed] == [packets[-3].ts_ns, packets[-1].ts_ns]
+    assert all(it.ts_ns == last for it in h.items[1:] if it.kind != "data")
     assert counters(h.only) == stats(9, gaps=6, ooo=2)
     assert h.only.end_reason == END_EOF
 

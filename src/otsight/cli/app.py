@@ -10,6 +10,7 @@ import typer
 
 from .. import __version__
 from .analyze import analyze_command
+from .lab import lab_app
 
 app = typer.Typer(
     name="otsight",
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("analyze")(analyze_command)
+app.add_typer(lab_app, name="lab")
 
 
 @app.callback()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -63,19 +62,30 @@ class Event:
         return doc
 
 
-@functools.cache
+_NAMES: dict[type, tuple[str, ...]] = {}
+_KINDS: dict[type, str] = {}
+
+
 def _specific_names(cls: type[Event]) -> tuple[str, ...]:
-    base = {f.name for f in dataclasses.fields(Event)}
-    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in base)
+    """Field names a subclass adds to Event (cached per class: asked once per event)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        base = {f.name for f in dataclasses.fields(Event)}
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in base)
+        _NAMES[cls] = names
+    return names
 
 
-@functools.cache
 def _kind(cls: type[Event]) -> str:
-    name = cls.__name__
-    out = [name[0].lower()]
-    for ch in name[1:]:
-        out.append("_" + ch.lower() if ch.isupper() else ch)
-    return "".join(out)
+    """``ModbusRequest`` -> ``modbus_request`` (cached per class)."""
+    kind = _KINDS.get(cls)
+    if kind is None:
+        name = cls.__name__
+        out = [name[0].lower()]
+        for ch in name[1:]:
+            out.append("_" + ch.lower() if ch.isupper() else ch)
+        kind = _KINDS[cls] = "".join(out)
+    return kind
 
 
 def _jsonable(value: Any) -> Any:

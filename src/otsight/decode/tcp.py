@@ -19,7 +19,7 @@ from .flows import FlowState
 MAX_BUFFERED_BYTES = 1 << 20
 MAX_BUFFERED_SEGMENTS = 256
 
-Deliver = Callable[[int, int, bytes, int], None]  # slot, side, data, ts_ns
+Deliver = Callable[[int, int, bytes, int, int], None]  # slot, side, data, ts_ns, frame
 Gap = Callable[[int, int, int, int], None]  # slot, side, nbytes, ts_ns
 
 
@@ -28,6 +28,8 @@ class _Segment:
     seq: int
     data: bytes
     wire: int  # sequence space the segment covers (> len(data) when snapped)
+    ts: int  # capture time and frame of the packet that carried it
+    frame: int
 
 
 class TcpSlowPath:
@@ -41,8 +43,15 @@ class TcpSlowPath:
         self.buffered_bytes: dict[tuple[int, int], int] = {}
         self.forced_gaps = 0
 
-    def segment(self, s: int, b: int, seq: int, data: bytes, wire: int, ts: int) -> None:
-        """Handle one data-bearing segment whose data starts at ``seq``."""
+    def segment(
+        self, s: int, b: int, seq: int, data: bytes, wire: int, ts: int, frame: int = 0
+    ) -> None:
+        """Handle one data-bearing segment whose data starts at ``seq``.
+
+        Delivered data carries the capture time (and frame) at which it became complete:
+        its own packet's, or a later one's when it had to wait for a retransmission to fill
+        the hole before it. Data that waited for a hole later found lost keeps its own time.
+        """
         st = self.state
         nxt = int(st.next_seq[s, b])
         if nxt < 0:
@@ -55,19 +64,23 @@ class TcpSlowPath:
         # Keep the buffer sorted by distance from next_seq (wrap-safe ordering).
         dist = [seqdiff(x.seq, nxt) for x in buf]
         pos = bisect.bisect_right(dist, seqdiff(seq, nxt))
-        buf.insert(pos, _Segment(seq, data, wire))
+        buf.insert(pos, _Segment(seq, data, wire, ts, frame))
         self.buffered_bytes[key] = self.buffered_bytes.get(key, 0) + len(data)
-        self._drain(s, b, ts)
+        self._drain(s, b, ts, frame)
 
     def acked(self, s: int, b: int, ts: int) -> None:
         """The peer of side ``b`` sent a new ACK: holes it proves lost are declared now."""
         if (s, b) in self.buffers:
-            self._drain(s, b, ts)
+            self._drain(s, b, ts, 0, ready=False)
 
-    def _drain(self, s: int, b: int, ts: int) -> None:
+    def _drain(self, s: int, b: int, ts: int, frame: int, ready: bool = True) -> None:
+        """Deliver what is in order. ``ts``/``frame`` are those of the packet that triggered
+        the drain; while ``ready``, data before the head arrived with that packet, so nothing
+        delivered now can be older than it."""
         st = self.state
         key = (s, b)
         buf = self.buffers.get(key, [])
+        fill_ts, fill_frame = (ts, frame) if ready else (0, 0)
         while buf:
             nxt = int(st.next_seq[s, b])
             head = buf[0]
@@ -78,6 +91,7 @@ class TcpSlowPath:
                 st.gaps[s, b] += d
                 self.gap(s, b, d, ts)
                 st.next_seq[s, b] = head.seq
+                fill_ts, fill_frame = 0, 0  # lost bytes hold nothing up
                 continue
             buf.pop(0)
             self.buffered_bytes[key] -= len(head.data)
@@ -91,7 +105,9 @@ class TcpSlowPath:
                 st.retrans[s, b] += min(skip, len(head.data))
             fresh = head.data[skip:] if skip < len(head.data) else b""
             if fresh:
-                self.deliver(s, b, fresh, ts)
+                if head.ts >= fill_ts:
+                    fill_ts, fill_frame = head.ts, head.frame
+                self.deliver(s, b, fresh, fill_ts, fill_frame)
                 st.delivered[s, b] += len(fresh)
             missing = head.wire - max(skip, len(head.data))
             if missing > 0:  # snapped segment: the tail was never captured
@@ -126,12 +142,9 @@ class TcpSlowPath:
                     self.state.gaps[s, b] += d
                     self.gap(s, b, d, ts)
                     self.state.next_seq[s, b] = buf[0].seq
-                self._drain_one(s, b, ts)
+                self._drain(s, b, ts, 0, ready=False)
                 buf = self.buffers.get(key)
             self.state.pending[s, b] = 0
-
-    def _drain_one(self, s: int, b: int, ts: int) -> None:
-        self._drain(s, b, ts)
 
     def forget(self, s: int) -> None:
         for b in (0, 1):

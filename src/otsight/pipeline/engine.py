@@ -187,7 +187,9 @@ class Engine:
             if (pl_len[i] > 0 or pl_wire[i] > 0) and not f & RST:
                 dseq = int(seq[i]) + (1 if f & SYN else 0)
                 data = self._payload(i)
-                self.tcp.segment(s, b, dseq & 0xFFFFFFFF, data, int(pl_wire[i]), ts)
+                self.tcp.segment(
+                    s, b, dseq & 0xFFFFFFFF, data, int(pl_wire[i]), ts, batch.first_frame + i
+                )
             self._frame = 0
             start = i + 1
         self.stats.flows_started = self.flows.next_flow_id - 1
@@ -342,10 +344,10 @@ class Engine:
         if handler_obj is not None:
             self._call(handler_obj.on_data, direction, data, ts, frame)
 
-    def _deliver_slow(self, s: int, b: int, data: bytes, ts: int) -> None:
+    def _deliver_slow(self, s: int, b: int, data: bytes, ts: int, frame: int) -> None:
         if self.handler_factory is None:
             return
-        self._deliver(s, b, data, ts, self._frame)
+        self._deliver(s, b, data, ts, frame)
 
     def _gap(self, s: int, b: int, nbytes: int, ts: int) -> None:
         handler = self.handlers.get(s)

@@ -30,8 +30,9 @@ def builtin_dissectors() -> list[type[Dissector]]:
     """The dissectors shipped with otsight (imported here, not at package import)."""
     from .enip.dissector import EnipDissector, EnipUdpDissector
     from .modbus.dissector import ModbusDissector
+    from .s7comm.dissector import S7Dissector
 
-    return [ModbusDissector, EnipDissector, EnipUdpDissector]
+    return [ModbusDissector, S7Dissector, EnipDissector, EnipUdpDissector]
 
 
 def plugin_dissectors() -> list[type[Dissector]]:

@@ -1,0 +1,43 @@
+"""Entry point: ``python -m otsight.lab.agents KIND JSON_SPEC``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        sys.stderr.write("usage: python -m otsight.lab.agents {plc,hmi,ews,attacker} JSON_SPEC\n")
+        return 2
+    kind, spec = argv[0], json.loads(argv[1])
+    logging.basicConfig(level=logging.WARNING, format=f"{kind} %(levelname)s %(name)s: %(message)s")
+    if kind == "plc":
+        from .plc import serve
+
+        asyncio.run(serve(spec))
+    elif kind == "hmi":
+        from .clients import run_hmi
+
+        asyncio.run(run_hmi(spec))
+    elif kind == "ews":
+        from .clients import run_ews
+
+        asyncio.run(run_ews(spec))
+    elif kind == "attacker":
+        from .clients import run_attack
+
+        asyncio.run(run_attack(spec))
+    else:
+        sys.stderr.write(f"unknown agent kind {kind!r}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)

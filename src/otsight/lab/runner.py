@@ -1,0 +1,248 @@
+"""Run one scenario: build the topology, capture, start the plant, play the attacks, tear down."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from .model import AttackStep, Device, Truth
+from .scenarios import (
+    EWS_PERIOD_S,
+    HMI_POLL_S,
+    HMI_WRITE_EVERY,
+    NETWORK,
+    NORMAL_CONVERSATIONS,
+    PLCS,
+    PREFIX_LEN,
+    SCENARIOS,
+    PlannedStep,
+    Scenario,
+)
+from .topology import Host, LabError, Topology, require_root_and_tools, wait_for_line
+
+log = logging.getLogger(__name__)
+
+MIN_DURATION_S = 5.0
+
+
+def _agent_argv(kind: str, spec: dict[str, Any]) -> list[str]:
+    return [sys.executable, "-m", "otsight.lab.agents", kind, json.dumps(spec)]
+
+
+def _tool_version(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "missing"
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0] if text else "unknown"
+
+
+def _parse_grepable(text: str) -> dict[str, list[int]]:
+    """nmap -oG output -> {ip: [open tcp ports]} of the hosts that are up."""
+    hosts: dict[str, list[int]] = {}
+    for line in text.splitlines():
+        if not line.startswith("Host: "):
+            continue
+        ip = line.split()[1]
+        ports = hosts.setdefault(ip, [])
+        if "Ports: " in line:
+            for entry in line.split("Ports: ", 1)[1].split("\t")[0].split(","):
+                fields = entry.strip().split("/")
+                if len(fields) > 2 and fields[1] == "open":
+                    ports.append(int(fields[0]))
+    return hosts
+
+
+class _Run:
+    """State of one run (the topology, files, found hosts) while the steps play."""
+
+    def __init__(self, scenario: Scenario, out: Path, duration: float, seed: int,
+                 echo: Callable[[str], None]) -> None:
+        self.scenario = scenario
+        self.out = out
+        self.duration = duration
+        self.seed = seed
+        self.echo = echo
+        self.logs = out / "logs"
+        self.by_name: dict[str, Device] = {d.name: d for d in scenario.devices}
+        self.found_hosts: list[str] = []
+        self.open_modbus: list[str] = []
+        self._log_files: list[IO[str]] = []
+
+    def log_file(self, name: str) -> IO[str]:
+        handle = (self.logs / f"{name}.log").open("w")
+        self._log_files.append(handle)
+        return handle
+
+    def close_logs(self) -> None:
+        for handle in self._log_files:
+            handle.close()
+
+    def attacker(self) -> Device:
+        for dev in self.scenario.devices:
+            if dev.attacker:
+                return dev
+        raise LabError(f"scenario {self.scenario.name} has steps but no attacker")
+
+    def play(self, topo: Topology, planned: PlannedStep) -> AttackStep:
+        atk = self.attacker()
+        step = AttackStep(
+            step_id=planned.step_id, name=planned.name, technique_ids=planned.technique_ids,
+            attacker=atk.name, victims=planned.victims, description=planned.description,
+        )
+        if planned.kind in ("nmap-sweep", "nmap-ports"):
+            if planned.kind == "nmap-sweep":
+                argv = ["nmap", "-sn", "-n", "-T4", "-oG", "-", NETWORK]
+            else:
+                targets = [ip for ip in self.found_hosts if ip != atk.ip] or [
+                    d.ip for d in self.scenario.devices if not d.attacker
+                ]
+                argv = ["nmap", "-n", "-Pn", "-sS", "-T4", "-p", "502,102,44818,20000",
+                        "-oG", "-", *targets]
+            step.details["command"] = " ".join(argv)
+            step.start = time.time()
+            proc = topo.spawn(atk.name, argv, stdout=subprocess.PIPE,
+                              stderr=self.log_file(planned.step_id), label=planned.step_id)
+            stdout, _ = proc.communicate(timeout=max(60.0, self.duration))
+            step.end = time.time()
+            hosts = _parse_grepable(stdout.decode("utf-8", "replace"))
+            step.ok = proc.returncode == 0
+            if planned.kind == "nmap-sweep":
+                self.found_hosts = sorted(ip for ip in hosts if ip != atk.ip)
+                step.details["hosts_up"] = self.found_hosts
+            else:
+                self.open_modbus = sorted(ip for ip, ports in hosts.items() if 502 in ports)
+                step.details["open_ports"] = {ip: sorted(p) for ip, p in hosts.items()}
+            victim_ips = set(self.found_hosts)
+            step.victims = tuple(d.name for d in self.scenario.devices
+                                 if d.ip in victim_ips) or planned.victims
+            return step
+        spec = dict(planned.agent_step, id=planned.step_id)
+        if spec["action"] == "devid_sweep":
+            spec["targets"] = self.open_modbus or [d.ip for d in PLCS]
+            step.victims = tuple(d.name for d in self.scenario.devices
+                                 if d.ip in spec["targets"])
+        argv = _agent_argv("attacker", {"steps": [spec], "gap_s": 0.0})
+        proc = topo.spawn(atk.name, argv, stdout=subprocess.PIPE,
+                          stderr=self.log_file(planned.step_id), label=planned.step_id)
+        wall_start = time.time()
+        stdout, _ = proc.communicate(timeout=max(60.0, self.duration))
+        wall_end = time.time()
+        lines = [json.loads(x) for x in stdout.decode().splitlines() if x.startswith("{")]
+        if lines:
+            step.start, step.end = float(lines[0]["start"]), float(lines[0]["end"])
+            step.ok = bool(lines[0]["ok"])
+            step.details["result"] = lines[0]["result"]
+        else:  # the agent died: fall back to the process's own window
+            step.start, step.end, step.ok = wall_start, wall_end, False
+        step.details["agent_step"] = planned.agent_step
+        return step
+
+
+def run_scenario(
+    name: str,
+    out: Path,
+    duration: float = 30.0,
+    seed: int = 1,
+    echo: Callable[[str], None] = lambda _msg: None,
+) -> Truth:
+    """Run scenario ``name`` for about ``duration`` s; writes DIR/capture.pcap and truth.json."""
+    if name not in SCENARIOS:
+        raise LabError(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
+    scenario = SCENARIOS[name]
+    require_root_and_tools(scenario.tools)
+    if importlib.util.find_spec("pymodbus") is None:
+        raise LabError("the lab needs pymodbus: pip install 'otsight[lab]'")
+    duration = max(duration, MIN_DURATION_S)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "logs").mkdir(exist_ok=True)
+    pcap = out / "capture.pcap"
+    pcap.unlink(missing_ok=True)
+    run = _Run(scenario, out, duration, seed, echo)
+    hosts = [Host(d.name, d.ip, PREFIX_LEN, d.mac) for d in scenario.devices]
+    steps: list[AttackStep] = []
+    topo = Topology(hosts)
+    try:
+        with topo:
+            echo(f"topology up: run {topo.run_id}, {len(hosts)} namespaces + switch")
+            tcpdump = topo.spawn(
+                "sw", ["tcpdump", "-i", topo.bridge, "-U", "-n", "-s", "0", "-Z", "root",
+                       "-w", str(pcap)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, label="tcpdump",
+            )
+            wait_for_line(tcpdump, b"listening on", 15.0, stream="stderr")
+            capture_start = time.time()
+            plc_targets = [{"ip": d.ip, "unit_id": d.unit_id} for d in PLCS]
+            for index, dev in enumerate(PLCS):
+                assert dev.identity is not None
+                spec = {"ip": dev.ip, "unit_id": dev.unit_id, "seed": seed * 100 + index,
+                        "identity": {
+                            "vendor": dev.identity.vendor,
+                            "product_code": dev.identity.product_code,
+                            "revision": dev.identity.revision,
+                            "vendor_url": dev.identity.vendor_url,
+                            "product_name": dev.identity.product_name,
+                            "model_name": dev.identity.model_name,
+                            "user_application_name": dev.identity.user_application_name,
+                        }}
+                proc = topo.spawn(dev.name, _agent_argv("plc", spec), stdout=subprocess.PIPE,
+                                  stderr=run.log_file(dev.name), label=dev.name)
+                wait_for_line(proc, b"READY", 20.0)
+            hmi = topo.spawn("hmi", _agent_argv("hmi", {
+                "targets": plc_targets, "poll_s": HMI_POLL_S, "write_every": HMI_WRITE_EVERY,
+                "seed": seed}), stdout=subprocess.PIPE, stderr=run.log_file("hmi"), label="hmi")
+            ews = topo.spawn("ews", _agent_argv("ews", {
+                "targets": plc_targets, "period_s": EWS_PERIOD_S, "seed": seed + 1}),
+                stdout=subprocess.PIPE, stderr=run.log_file("ews"), label="ews")
+            wait_for_line(hmi, b"READY", 20.0)
+            wait_for_line(ews, b"READY", 20.0)
+            echo(f"plant running; capturing on {topo.switch_ns}/{topo.bridge} into {pcap}")
+            t0 = time.monotonic()
+            for planned in scenario.steps:
+                delay = t0 + planned.at * duration - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                step = run.play(topo, planned)
+                steps.append(step)
+                echo(f"step {step.step_id} {step.name}: {step.end - step.start:.2f} s, "
+                     f"{'ok' if step.ok else 'FAILED'}")
+            delay = t0 + duration - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            for proc in (ews, hmi):
+                topo.stop(proc)
+            time.sleep(0.5)  # let the FIN/ACKs of the closing clients reach the capture
+            capture_end = time.time()
+            topo.stop(tcpdump, sig=signal.SIGINT, timeout=10.0)
+    finally:
+        run.close_logs()
+    truth = Truth(
+        scenario=name, seed=seed, network=NETWORK, bridge=f"{topo.switch_ns}/{topo.bridge}",
+        capture_file=pcap.name, capture_start=capture_start, capture_end=capture_end,
+        devices=list(scenario.devices),
+        conversations=list(NORMAL_CONVERSATIONS), attack_steps=steps,
+        tools={
+            "pymodbus": _pymodbus_version(),
+            "nmap": _tool_version(["nmap", "--version"]) if shutil.which("nmap") else "missing",
+            "tcpdump": _tool_version(["tcpdump", "--version"]),
+            "python": sys.version.split()[0],
+        },
+    )
+    (out / "truth.json").write_text(json.dumps(truth.to_dict(), indent=2) + "\n")
+    return truth
+
+
+def _pymodbus_version() -> str:
+    from importlib.metadata import version
+
+    return version("pymodbus")

@@ -1,0 +1,1 @@
+"""Siemens S7comm over ISO-on-TCP (TPKT/COTP, port 102), with S7comm-plus basics."""

@@ -1,0 +1,101 @@
+"""Lab pieces that need no root: the process model, nmap parsing, truth and its schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from otsight.lab import topology
+from otsight.lab.model import AttackStep, Truth
+from otsight.lab.process import TankProcess
+from otsight.lab.runner import _parse_grepable
+from otsight.lab.scenarios import ATTACKER, NORMAL_CONVERSATIONS, PLANT, SCENARIOS
+
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "truth.schema.json"
+
+
+def test_tank_is_deterministic_and_cycles_the_pump() -> None:
+    a, b = TankProcess(7), TankProcess(7)
+    levels = []
+    for _ in range(240):
+        a.advance(0.5)
+        b.advance(0.5)
+        levels.append(a.input_registers()[0])
+    assert a.input_registers() == b.input_registers()
+    running = [a.state.pump_running]
+    c = TankProcess(7)
+    for _ in range(400):
+        c.advance(0.5)
+        running.append(c.state.pump_running)
+    assert True in running
+    assert running.count(False) > 1
+    assert max(levels) <= 1000
+    assert min(levels) >= 0
+
+
+def test_holding_write_changes_behaviour() -> None:
+    proc = TankProcess(1)
+    proc.write_holding(0, [5000])  # out of range: accepted, as by many real PLCs
+    assert proc.holding[0] == 5000
+    proc.advance(120.0)
+    assert not proc.state.pump_running or proc.state.level_mm < 1000
+
+
+def test_parse_grepable() -> None:
+    text = (
+        "# Nmap 7.93 scan\n"
+        "Host: 192.0.2.10 ()\tStatus: Up\n"
+        "Host: 192.0.2.10 ()\tPorts: 102/closed/tcp//iso-tsap///, 502/open/tcp//mbap///\n"
+        "Host: 192.0.2.20 ()\tPorts: 502/closed/tcp//mbap///\n"
+    )
+    assert _parse_grepable(text) == {"192.0.2.10": [502], "192.0.2.20": []}
+
+
+def _truth() -> Truth:
+    step = AttackStep(
+        step_id="x-1", name="n", technique_ids=("T0855",), attacker="atk", victims=("plc1",),
+        description="d", start=1.0e9, end=1.0e9 + 1,
+    )
+    return Truth(
+        scenario="manipulation", seed=1, network="192.0.2.0/24", bridge="otslab-abcd-sw/br0",
+        capture_file="capture.pcap", capture_start=1.0e9 - 5, capture_end=1.0e9 + 5,
+        devices=[*PLANT, ATTACKER], conversations=list(NORMAL_CONVERSATIONS),
+        attack_steps=[step], tools={"pymodbus": "3.16.1"},
+    )
+
+
+def test_truth_matches_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    doc = json.loads(json.dumps(_truth().to_dict()))
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    doc["attack_steps"][0]["technique_ids"] = ["X1"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(doc)
+
+
+def test_scenarios_are_consistent() -> None:
+    for scenario in SCENARIOS.values():
+        names = {d.name for d in scenario.devices}
+        for step in scenario.steps:
+            assert set(step.victims) <= names
+            assert step.technique_ids
+            assert all(t.startswith("T0") for t in step.technique_ids)
+        assert len({d.mac for d in scenario.devices}) == len(scenario.devices)
+    assert {"normal", "recon", "manipulation"} <= set(SCENARIOS)
+
+
+def test_not_root_is_said_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    with pytest.raises(topology.LabError, match="needs root"):
+        topology.require_root_and_tools()
+
+
+def test_host_names_are_checked() -> None:
+    with pytest.raises(ValueError, match="bad host name"):
+        topology.Topology([topology.Host("Bad_Name", "192.0.2.1", 24, "02:00:00:00:00:01")])
+    with pytest.raises(ValueError, match="unique"):
+        topology.Topology([topology.Host("a", "192.0.2.1", 24, "02:00:00:00:00:01")] * 2)
