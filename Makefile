@@ -2,7 +2,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-EXAMPLE := examples/plant-sample.pcap
+EXAMPLE := examples/lab-manipulation/capture.pcap
+EVENTS := out/demo-events.jsonl
 
 .PHONY: demo test lint typecheck unit bench clean
 
@@ -19,10 +20,18 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/otsight analyze $(EXAMPLE)
+	@mkdir -p out
+	$(BIN)/otsight analyze $(EXAMPLE) --events $(EVENTS)
 	@echo
-	@echo "Next: '$(BIN)/otsight analyze --json $(EXAMPLE)' for machine-readable output,"
-	@echo "      '$(BIN)/otsight analyze YOUR.pcap' or '$(BIN)/otsight analyze -i eth0' (root) on your own traffic."
+	@echo "The capture is a lab plant (two Modbus PLCs, an HMI, an engineering workstation) in which"
+	@echo "an attacker at 192.0.2.66 writes registers and forces a PLC into listen-only mode;"
+	@echo "examples/lab-manipulation/truth.json says exactly what happened and when."
+	@echo "Where to look next:"
+	@echo "  $(EVENTS)     every Modbus message as an ECS JSON line, e.g."
+	@echo "      grep 192.0.2.66 $(EVENTS)     (the attacker's writes and diagnostics)"
+	@echo "  $(BIN)/otsight analyze --json $(EXAMPLE)      machine-readable summary"
+	@echo "  $(BIN)/otsight analyze YOUR.pcap   or   $(BIN)/otsight analyze -i eth0   (root)"
+	@echo "  sudo $(BIN)/otsight lab run --scenario recon --out /tmp/lab   a fresh lab capture with its truth"
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks

@@ -28,11 +28,19 @@ THRESHOLD = 0.6
 
 def builtin_dissectors() -> list[type[Dissector]]:
     """The dissectors shipped with otsight (imported here, not at package import)."""
+    from .dnp3.dissector import Dnp3Dissector, Dnp3UdpDissector
     from .enip.dissector import EnipDissector, EnipUdpDissector
     from .modbus.dissector import ModbusDissector
     from .s7comm.dissector import S7Dissector
 
-    return [ModbusDissector, S7Dissector, EnipDissector, EnipUdpDissector]
+    return [
+        ModbusDissector,
+        Dnp3Dissector,
+        Dnp3UdpDissector,
+        S7Dissector,
+        EnipDissector,
+        EnipUdpDissector,
+    ]
 
 
 def plugin_dissectors() -> list[type[Dissector]]:
