@@ -14,11 +14,17 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from ..core.errors import CaptureError
-from ..core.plugins import HandlerFactory
+from ..core.plugins import FrameHandler, HandlerFactory
 from ..export.jsonl import JsonlSink
 from ..pipeline.runner import AnalysisResult, analyze, analyze_batches
 from ..pipeline.summary import Summary
-from ..protocols.registry import DissectorSelector, builtin_dissectors, plugin_dissectors
+from ..protocols.registry import (
+    DissectorSelector,
+    FrameDispatcher,
+    builtin_dissectors,
+    builtin_frame_dissectors,
+    plugin_dissectors,
+)
 
 PROGRESS_MIN_BYTES = 32 << 20
 
@@ -59,6 +65,7 @@ def analyze_command(
     started = time.perf_counter()
     sink: JsonlSink | None = None
     selector: DissectorSelector | None = None
+    frames: FrameDispatcher | None = None
     if events is not None:
         try:
             sink = JsonlSink(events)
@@ -66,18 +73,20 @@ def analyze_command(
             err.print(f"[red]error:[/] {events}: cannot write events: {exc.strerror or exc}")
             raise typer.Exit(2) from None
         selector = DissectorSelector(builtin_dissectors() + plugin_dissectors(), sink)
+        frames = FrameDispatcher(builtin_frame_dissectors(), sink)
     try:
         if interface:
-            result = _live(interface, bpf, count, duration, err, selector)
+            result = _live(interface, bpf, count, duration, err, selector, frames)
         else:
-            result = _files(captures, progress, err, selector)
+            result = _files(captures, progress, err, selector, frames)
     finally:
         if sink is not None:
             sink.close()
-    if selector is not None:
+    if selector is not None and frames is not None:
+        events_by = selector.events + frames.events
         result.summary.dissected = {
-            name: {"flows": selector.flows[name], "events": selector.events[name]}
-            for name in sorted(set(selector.flows) | set(selector.events))
+            name: {"flows": selector.flows[name], "events": events_by[name]}
+            for name in sorted(set(selector.flows) | set(events_by))
         }
     elapsed = time.perf_counter() - started
     for problem in result.errors:
@@ -95,7 +104,11 @@ def analyze_command(
 
 
 def _files(
-    captures: list[str], progress: bool | None, err: Console, selector: HandlerFactory | None
+    captures: list[str],
+    progress: bool | None,
+    err: Console,
+    selector: HandlerFactory | None,
+    frames: FrameHandler | None,
 ) -> AnalysisResult:
     total = 0
     for name in captures:
@@ -106,7 +119,7 @@ def _files(
             total += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     show = progress if progress is not None else (err.is_terminal and total >= PROGRESS_MIN_BYTES)
     if not show:
-        return analyze(captures, handler_factory=selector)
+        return analyze(captures, handler_factory=selector, frame_handler=frames)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -124,7 +137,7 @@ def _files(
                 task, completed=sum(done_before.values()), description=os.path.basename(name)[:40]
             )
 
-        return analyze(captures, handler_factory=selector, progress=update)
+        return analyze(captures, handler_factory=selector, progress=update, frame_handler=frames)
 
 
 def _live(
@@ -134,6 +147,7 @@ def _live(
     duration: float | None,
     err: Console,
     selector: HandlerFactory | None,
+    frames: FrameHandler | None,
 ) -> AnalysisResult:
     try:
         from ..capture.live import LiveCapture
@@ -148,7 +162,9 @@ def _live(
     err.print(f"capturing on {interface}" + (f" ({bpf})" if bpf else "") + "; Ctrl-C to stop")
     with cap:
         try:
-            return analyze_batches(f"live:{interface}", cap, handler_factory=selector)
+            return analyze_batches(
+                f"live:{interface}", cap, handler_factory=selector, frame_handler=frames
+            )
         except KeyboardInterrupt:
             cap.stop()
             raise

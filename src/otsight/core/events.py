@@ -15,17 +15,11 @@ from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
-    """Base of every protocol event."""
+class BaseEvent:
+    """What every event has: the protocol, the capture time and the frame that completed it."""
 
     protocol: ClassVar[str] = "unknown"  # ``event.module``: the protocol slug
     ts: float  # capture time, epoch seconds
-    flow_id: int
-    src_ip: str
-    src_port: int
-    dst_ip: str
-    dst_port: int
-    transport: str  # "tcp" | "udp"
     frame: int = 0  # frame number of the packet that completed the message (0 if unknown)
 
     @property
@@ -34,7 +28,7 @@ class Event:
         return type(self).__name__
 
     def fields(self) -> dict[str, Any]:
-        """The protocol-specific fields (everything the base class does not define)."""
+        """The protocol-specific fields (everything the base classes do not define)."""
         return {name: getattr(self, name) for name in _specific_names(type(self))}
 
     def ecs(self) -> dict[str, Any]:
@@ -47,11 +41,9 @@ class Event:
                 "dataset": f"{self.protocol}.{_kind(type(self))}",
                 "action": self.action,
             },
-            "source": {"ip": self.src_ip, "port": self.src_port},
-            "destination": {"ip": self.dst_ip, "port": self.dst_port},
-            "network": {"transport": self.transport, "protocol": self.protocol},
-            "otsight": {"flow_id": self.flow_id, "frame": self.frame, "ts": self.ts},
+            "otsight": {"frame": self.frame, "ts": self.ts},
         }
+        self._ecs_endpoints(doc)
         specific = {}
         for name in _specific_names(type(self)):
             value = getattr(self, name)
@@ -61,22 +53,61 @@ class Event:
             doc[self.protocol] = specific
         return doc
 
+    def _ecs_endpoints(self, doc: dict[str, Any]) -> None:
+        """Add who talked to whom (subclasses know how)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event(BaseEvent):
+    """An event of an IP flow (TCP stream or UDP datagrams), oriented as the message travelled."""
+
+    flow_id: int
+    src_ip: str
+    src_port: int
+    dst_ip: str
+    dst_port: int
+    transport: str  # "tcp" | "udp"
+
+    def _ecs_endpoints(self, doc: dict[str, Any]) -> None:
+        doc["source"] = {"ip": self.src_ip, "port": self.src_port}
+        doc["destination"] = {"ip": self.dst_ip, "port": self.dst_port}
+        doc["network"] = {"transport": self.transport, "protocol": self.protocol}
+        doc["otsight"]["flow_id"] = self.flow_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrameEvent(BaseEvent):
+    """An event of a link-layer frame outside IP flows (ARP, LLDP, CDP, Profinet DCP)."""
+
+    src_mac: str
+    dst_mac: str
+    vlan: int | None = None
+
+    def _ecs_endpoints(self, doc: dict[str, Any]) -> None:
+        doc["source"] = {"mac": self.src_mac}
+        doc["destination"] = {"mac": self.dst_mac}
+        doc["network"] = {"protocol": self.protocol}
+        if self.vlan:
+            doc["network"]["vlan"] = {"id": self.vlan}
+
 
 _NAMES: dict[type, tuple[str, ...]] = {}
 _KINDS: dict[type, str] = {}
 
 
-def _specific_names(cls: type[Event]) -> tuple[str, ...]:
+def _specific_names(cls: type[BaseEvent]) -> tuple[str, ...]:
     """Field names a subclass adds to Event (cached per class: asked once per event)."""
     names = _NAMES.get(cls)
     if names is None:
-        base = {f.name for f in dataclasses.fields(Event)}
+        base = {
+            f.name for k in (BaseEvent, Event, FrameEvent) for f in dataclasses.fields(k)
+        }
         names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in base)
         _NAMES[cls] = names
     return names
 
 
-def _kind(cls: type[Event]) -> str:
+def _kind(cls: type[BaseEvent]) -> str:
     """``ModbusRequest`` -> ``modbus_request`` (cached per class)."""
     kind = _KINDS.get(cls)
     if kind is None:

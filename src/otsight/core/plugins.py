@@ -49,3 +49,26 @@ class HandlerFactory(Protocol):
         Raise :class:`~otsight.core.errors.NeedMoreData` when ``first_data`` is too short to
         decide: the engine asks again with the flow's next payload (a few times at most).
         """
+
+
+@dataclass(frozen=True, slots=True)
+class FrameContext:
+    """A link-layer frame outside IP flows (ARP, LLDP, CDP, Profinet DCP...), as decoded."""
+
+    ts_ns: int
+    frame: int  # 1-based frame number in its source
+    src_mac: str
+    dst_mac: str
+    vlan: int  # outer 802.1Q VLAN id, 0 if untagged
+    ethertype: int  # the ethertype, or the SNAP protocol id of an LLC/SNAP frame (0: plain LLC)
+    offset: int  # where the payload after the link-layer headers starts in the frame bytes
+    llc: bool  # an 802.3/LLC frame rather than Ethernet II
+
+
+class FrameHandler(Protocol):
+    """Receives the frames whose ethertype (or SNAP protocol id) it asked for."""
+
+    ethertypes: frozenset[int]
+
+    def on_frame(self, data: bytes, ctx: FrameContext) -> None:
+        """``data`` is the whole captured frame."""

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import IO
 
-from ..core.events import Event
+from ..core.events import BaseEvent
 
 
 class JsonlSink:
@@ -19,7 +19,7 @@ class JsonlSink:
         self.stream: IO[str] = stream if stream is not None else Path(path).open("w")  # noqa: SIM115
         self.count = 0
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: BaseEvent) -> None:
         self.stream.write(json.dumps(event.ecs(), separators=(",", ":")) + "\n")
         self.count += 1
 

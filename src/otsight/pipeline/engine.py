@@ -17,13 +17,14 @@ import numpy.typing as npt
 
 from ..capture.batch import FrameBatch
 from ..core.errors import NeedMoreData
-from ..core.plugins import FlowContext, HandlerFactory, StreamHandler
+from ..core.plugins import FlowContext, FrameContext, FrameHandler, HandlerFactory, StreamHandler
+from ..core.types import mac_to_str
 from ..decode.flowkernel import DONE, RST, SPLIT, SYN, flow_kernel
 from ..decode.flows import END_EOF, FlowColumns, FlowRecord, FlowTable, Timeouts
 from ..decode.fragments import Reassembler
 from ..decode.kernel import decode_batch
 from ..decode.keys import FlowKeys, flow_eligible
-from ..decode.table import PacketTable
+from ..decode.table import L3_ARP, L3_LLC, L3_OTHER, PacketTable
 from ..decode.tcp import TcpSlowPath
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class Engine:
         on_flow_end: Callable[[FlowRecord], None] | None = None,
         on_flows_end: Callable[[FlowColumns], None] | None = None,
         on_batch: Callable[[BatchView], None] | None = None,
+        frame_handler: FrameHandler | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.flows = FlowTable(self.config.max_flows, self.config.timeouts)
@@ -79,6 +81,13 @@ class Engine:
         self.on_flow_end = on_flow_end
         self.on_flows_end = on_flows_end
         self.on_batch = on_batch
+        self.frame_handler = frame_handler
+        self._frame_types = (
+            np.array(sorted(frame_handler.ethertypes), dtype=np.uint16)
+            if frame_handler is not None
+            else None
+        )
+        self._frames: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self.handlers: dict[int, StreamHandler] = {}
         self.consumer = np.zeros(0, dtype=np.uint8)
         self.tcp = TcpSlowPath(self.flows.state, self._deliver_slow, self._gap)
@@ -112,6 +121,7 @@ class Engine:
         out_off = np.zeros(n, dtype=np.int32)
         out_len = np.zeros(n, dtype=np.int32)
         self._cur = (batch, table, overrides)
+        self._frames = self._frame_indices(table)
         st = self.flows.state
         seq = table.seq.astype(np.int64)
         ack = table.ack.astype(np.int64)
@@ -271,6 +281,13 @@ class Engine:
         start = int(batch.offset[i]) + int(table.pl_off[i])
         return bytes(batch.buf[start : start + int(table.pl_len[i])])
 
+    def _frame_indices(self, table: PacketTable) -> npt.NDArray[np.intp]:
+        """Packets outside IP flows that the frame handler asked for, in packet order."""
+        if self._frame_types is None:
+            return np.zeros(0, dtype=np.intp)
+        link = (table.l3 == L3_ARP) | (table.l3 == L3_OTHER) | (table.l3 == L3_LLC)
+        return np.nonzero(link & np.isin(table.ethertype, self._frame_types))[0]
+
     def _dispatch(
         self,
         start: int,
@@ -280,23 +297,51 @@ class Engine:
         out_off: npt.NDArray[np.int32],
         out_len: npt.NDArray[np.int32],
     ) -> None:
-        if self.handler_factory is None or stop <= start:
+        """Hand payload (and link-layer frames) of packets ``start..stop-1`` over, in order."""
+        if stop <= start:
             return
-        seg_len = out_len[start:stop]
-        seg_slots = slots[start:stop]
-        want = (seg_len > 0) & (seg_slots >= 0)
-        if not want.any():
+        frames = self._frames[(self._frames >= start) & (self._frames < stop)]
+        flows: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+        if self.handler_factory is not None:
+            seg_len = out_len[start:stop]
+            seg_slots = slots[start:stop]
+            want = (seg_len > 0) & (seg_slots >= 0)
+            if want.any():
+                want &= self.consumer[np.where(seg_slots >= 0, seg_slots, 0)] != CONSUMER_NONE
+                flows = np.nonzero(want)[0] + start
+        if frames.size == 0 and flows.size == 0:
             return
-        want &= self.consumer[np.where(seg_slots >= 0, seg_slots, 0)] != CONSUMER_NONE
         assert self._cur is not None
-        batch = self._cur[0]
-        for j in np.nonzero(want)[0]:
-            i = start + int(j)
+        batch, table, _ = self._cur
+        order = np.concatenate([flows, frames])
+        is_frame = np.concatenate([np.zeros(flows.size, bool), np.ones(frames.size, bool)])
+        for i, link in zip(
+            order[np.argsort(order, kind="stable")].tolist(),
+            is_frame[np.argsort(order, kind="stable")].tolist(),
+            strict=True,
+        ):
+            if link:
+                self._deliver_frame(batch, table, i)
+                continue
             s = int(slots[i])
             data = self._payload(i)
             off = int(out_off[i])
             data = data[off : off + int(out_len[i])]
             self._deliver(s, int(side[i]), data, int(batch.ts_ns[i]), batch.first_frame + i)
+
+    def _deliver_frame(self, batch: FrameBatch, table: PacketTable, i: int) -> None:
+        assert self.frame_handler is not None
+        ctx = FrameContext(
+            ts_ns=int(batch.ts_ns[i]),
+            frame=batch.first_frame + i,
+            src_mac=mac_to_str(int(table.src_mac[i])),
+            dst_mac=mac_to_str(int(table.dst_mac[i])),
+            vlan=int(table.vlan[i]),
+            ethertype=int(table.ethertype[i]),
+            offset=int(table.l3_off[i]),
+            llc=bool(table.l3[i] == L3_LLC),
+        )
+        self._call(self.frame_handler.on_frame, batch.frame(i), ctx)
 
     def _direction(self, s: int, b: int) -> int:
         o = int(self.flows.state.orig[s])

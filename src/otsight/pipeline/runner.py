@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ..capture.batch import FrameBatch
 from ..capture.sources import Input, expand_inputs, read_input
 from ..core.errors import CaptureError
-from ..core.plugins import HandlerFactory
+from ..core.plugins import FrameHandler, HandlerFactory
 from .engine import Engine, EngineConfig
 from .summary import InputReport, Summary
 
@@ -33,11 +33,12 @@ def analyze(
     config: EngineConfig | None = None,
     handler_factory: HandlerFactory | None = None,
     progress: Progress | None = None,
+    frame_handler: FrameHandler | None = None,
 ) -> AnalysisResult:
     """Analyse captures in order as one stream (flows may continue from file to file)."""
     inputs, errors = expand_inputs(names)
     summary = Summary()
-    engine = _engine(summary, config, handler_factory)
+    engine = _engine(summary, config, handler_factory, frame_handler)
     for item in inputs:
         report = InputReport(item.name)
         summary.inputs.append(report)
@@ -58,10 +59,11 @@ def analyze_batches(
     batches: Iterable[FrameBatch],
     config: EngineConfig | None = None,
     handler_factory: HandlerFactory | None = None,
+    frame_handler: FrameHandler | None = None,
 ) -> AnalysisResult:
     """Same as :func:`analyze` for an already open source (live capture, tests)."""
     summary = Summary()
-    engine = _engine(summary, config, handler_factory)
+    engine = _engine(summary, config, handler_factory, frame_handler)
     report = InputReport(source)
     summary.inputs.append(report)
     errors: list[CaptureError] = []
@@ -77,10 +79,17 @@ def analyze_batches(
 
 
 def _engine(
-    summary: Summary, config: EngineConfig | None, handler_factory: HandlerFactory | None
+    summary: Summary,
+    config: EngineConfig | None,
+    handler_factory: HandlerFactory | None,
+    frame_handler: FrameHandler | None = None,
 ) -> Engine:
     return Engine(
-        config, handler_factory, on_flows_end=summary.add_flows, on_batch=summary.add_batch
+        config,
+        handler_factory,
+        on_flows_end=summary.add_flows,
+        on_batch=summary.add_batch,
+        frame_handler=frame_handler,
     )
 
 

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from ..core.errors import Malformed, NeedMoreData
-from ..core.events import Event
-from ..core.plugins import FROM_ORIGINATOR, FlowContext
+from ..core.events import BaseEvent, Event
+from ..core.plugins import FROM_ORIGINATOR, FlowContext, FrameContext
 
-__all__ = ["Dissector", "Malformed", "NeedMoreData", "StreamBuffer"]
+__all__ = ["Dissector", "FrameDissector", "Malformed", "NeedMoreData", "StreamBuffer"]
 
 
 class Dissector:
@@ -107,3 +107,26 @@ class StreamBuffer:
             msg = bytes(self.data[:n])
             del self.data[:n]
             yield msg
+
+
+class FrameDissector:
+    """Base class of link-layer dissectors (frames outside IP flows: ARP, LLDP, CDP, DCP).
+
+    One instance serves a whole run, so it may keep state across frames (e.g. pairing).
+    """
+
+    name: ClassVar[str] = "frame"
+    ethertypes: ClassVar[frozenset[int]] = frozenset()  # or SNAP protocol ids of LLC frames
+
+    def __init__(self) -> None:
+        self.malformed = 0
+
+    def on_frame(self, data: bytes, ctx: FrameContext) -> Iterable[BaseEvent]:
+        """Yield the events of one frame (``data[ctx.offset:]`` is its payload)."""
+        return ()
+
+    @staticmethod
+    def endpoints(ctx: FrameContext) -> dict[str, Any]:
+        """Base event fields of a frame event."""
+        return {"ts": ctx.ts_ns / 1e9, "frame": ctx.frame, "src_mac": ctx.src_mac,
+                "dst_mac": ctx.dst_mac, "vlan": ctx.vlan or None}

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 
 from ..core.errors import NeedMoreData
-from ..core.events import Event
-from ..core.plugins import FlowContext, StreamHandler
-from .base import Dissector
+from ..core.events import BaseEvent, Event
+from ..core.plugins import FlowContext, FrameContext, StreamHandler
+from .base import Dissector, FrameDissector
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,16 @@ THRESHOLD = 0.6
 
 def builtin_dissectors() -> list[type[Dissector]]:
     """The dissectors shipped with otsight (imported here, not at package import)."""
+    from .bacnet.dissector import BacnetDissector
     from .dnp3.dissector import Dnp3Dissector, Dnp3UdpDissector
     from .enip.dissector import EnipDissector, EnipUdpDissector
+    from .iec104.dissector import Iec104Dissector
     from .modbus.dissector import ModbusDissector
+    from .mqtt.dissector import MqttDissector
+    from .opcua.dissector import OpcuaDissector
     from .s7comm.dissector import S7Dissector
+    from .ssh.dissector import SshDissector
+    from .tls.dissector import TlsDissector
 
     return [
         ModbusDissector,
@@ -40,7 +46,21 @@ def builtin_dissectors() -> list[type[Dissector]]:
         S7Dissector,
         EnipDissector,
         EnipUdpDissector,
+        BacnetDissector,
+        Iec104Dissector,
+        OpcuaDissector,
+        MqttDissector,
+        TlsDissector,
+        SshDissector,
     ]
+
+
+def builtin_frame_dissectors() -> list[type[FrameDissector]]:
+    """Link-layer dissectors shipped with otsight."""
+    from .arp.dissector import ArpDissector
+    from .lldp.dissector import LldpDissector
+
+    return [ArpDissector, LldpDissector]
 
 
 def plugin_dissectors() -> list[type[Dissector]]:
@@ -127,3 +147,25 @@ class DissectorSelector:
         for event in events:
             self.events[event.protocol] += 1
             self.sink(event)
+
+
+class FrameDispatcher:
+    """A FrameHandler: gives each link-layer frame to the dissectors of its ethertype."""
+
+    def __init__(
+        self, dissectors: Iterable[type[FrameDissector]], sink: Callable[[BaseEvent], None]
+    ) -> None:
+        self.sink = sink
+        self.by_type: dict[int, list[FrameDissector]] = {}
+        for cls in dissectors:
+            instance = cls()
+            for ethertype in cls.ethertypes:
+                self.by_type.setdefault(ethertype, []).append(instance)
+        self.ethertypes = frozenset(self.by_type)
+        self.events: Counter[str] = Counter()
+
+    def on_frame(self, data: bytes, ctx: FrameContext) -> None:
+        for dissector in self.by_type.get(ctx.ethertype, ()):
+            for event in dissector.on_frame(data, ctx):
+                self.events[event.protocol] += 1
+                self.sink(event)

@@ -34,3 +34,20 @@ def capture_files(root: Path, tshark_readable_only: bool = False) -> list[Path]:
                     continue
         found.append(path)
     return found
+
+
+def catalog_captures(root: Path, protocol: str) -> list[Path]:
+    """Captures whose row in ``CATALOG.md`` lists ``protocol`` among its key protocols
+    (tshark's protocol hierarchy, as the catalogue recorded it)."""
+    catalog = root / "CATALOG.md"
+    if not catalog.exists():
+        return []
+    found = []
+    for line in catalog.read_text(errors="replace").splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) < 6 or not cells[1] or cells[1] == "file":
+            continue
+        protocols = {p.strip().lower() for p in cells[4].split(",")}
+        if protocol.lower() in protocols and (root / cells[1]).is_file():
+            found.append(root / cells[1])
+    return found

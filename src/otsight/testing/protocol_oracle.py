@@ -12,10 +12,10 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.events import Event
+from ..core.events import BaseEvent, Event
 from ..pipeline.runner import analyze
-from ..protocols.base import Dissector
-from ..protocols.registry import DissectorSelector
+from ..protocols.base import Dissector, FrameDissector
+from ..protocols.registry import DissectorSelector, FrameDispatcher
 from . import tshark
 
 
@@ -37,9 +37,27 @@ class Agreement:
         return self.matched / self.compared if self.compared else 1.0
 
 
-def dissect(path: Path, dissectors: Iterable[type[Dissector]]) -> list[Event]:
+def dissect(
+    path: Path,
+    dissectors: Iterable[type[Dissector]],
+    frame_dissectors: Iterable[type[FrameDissector]] = (),
+) -> list[Event]:
+    """Events of ``path`` from the given flow (and link-layer) dissectors, in packet order."""
     events: list[Event] = []
-    analyze([str(path)], handler_factory=DissectorSelector(list(dissectors), events.append))
+    sink: Callable[[BaseEvent], None] = events.append  # type: ignore[assignment]
+    frames = list(frame_dissectors)
+    analyze(
+        [str(path)],
+        handler_factory=DissectorSelector(list(dissectors), sink),
+        frame_handler=FrameDispatcher(frames, sink) if frames else None,
+    )
+    return events
+
+
+def dissect_frames(path: Path, frame_dissectors: Iterable[type[FrameDissector]]) -> list[BaseEvent]:
+    """Link-layer events of ``path`` (ARP, LLDP, ...), in packet order."""
+    events: list[BaseEvent] = []
+    analyze([str(path)], frame_handler=FrameDispatcher(list(frame_dissectors), events.append))
     return events
 
 
@@ -50,6 +68,7 @@ def compare(
     tshark_keys: Callable[[list[str]], Iterable[Hashable]],
     event_key: Callable[[Event], Hashable | None],
     display_filter: str | None = None,
+    frame_dissectors: Iterable[type[FrameDissector]] = (),
 ) -> Agreement:
     """``tshark_keys(row)`` turns one tshark row (frame.number first) into message keys."""
     rows = tshark.fields(path, ["frame.number", *fields], display_filter)
@@ -57,14 +76,18 @@ def compare(
     for row in rows:
         theirs.update(tshark_keys(row))
     ours: Counter[Hashable] = Counter()
-    for event in dissect(path, dissectors):
+    for event in dissect(path, dissectors, frame_dissectors):
         key = event_key(event)
         if key is not None:
             ours[key] += 1
     matched = sum((ours & theirs).values())
     return Agreement(
-        str(path), sum(ours.values()), sum(theirs.values()), matched,
-        list((ours - theirs).elements())[:5], list((theirs - ours).elements())[:5],
+        str(path),
+        sum(ours.values()),
+        sum(theirs.values()),
+        matched,
+        list((ours - theirs).elements())[:5],
+        list((theirs - ours).elements())[:5],
     )
 
 

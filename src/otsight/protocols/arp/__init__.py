@@ -1,0 +1,1 @@
+"""ARP: who claims which IPv4 address (inventory bindings, spoofing evidence)."""

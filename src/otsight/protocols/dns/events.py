@@ -1,0 +1,73 @@
+"""DNS-family events: one per message (query or response), per protocol slug."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ...core.events import Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsMessage(Event):
+    """A DNS-format message. Questions and records are JSON-ready dicts: ``name``, ``type``
+    (name), ``type_code``, ``class``; records add ``ttl`` and ``data`` (display string) plus
+    type-specific keys (``txt`` list, SRV ``target``/``port``, HINFO ``cpu``/``os``, NBNS
+    ``addresses``/``names``); mDNS questions carry ``unicast_response``."""
+
+    protocol: ClassVar[str] = "dns"
+    transaction_id: int
+    is_response: bool
+    opcode: int
+    opcode_name: str
+    rcode: int
+    rcode_name: str
+    flags: int
+    authoritative: bool
+    truncated: bool
+    questions: tuple[dict[str, Any], ...] = ()
+    answers: tuple[dict[str, Any], ...] = ()
+    authority: tuple[dict[str, Any], ...] = ()
+    additional: tuple[dict[str, Any], ...] = ()
+    txt: dict[str, str] | None = None  # DNS-SD TXT key=value pairs (model, firmware, ...)
+    error: str | None = None  # why the record sections ended early
+
+    @property
+    def action(self) -> str:
+        return f"{self.opcode_name}-response" if self.is_response else self.opcode_name
+
+    @property
+    def query_names(self) -> tuple[str, ...]:
+        return tuple(q["name"] for q in self.questions)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MdnsMessage(DnsMessage):
+    protocol: ClassVar[str] = "mdns"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmnrMessage(DnsMessage):
+    protocol: ClassVar[str] = "llmnr"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NbnsMessage(DnsMessage):
+    """NBNS: names are ``NAME<xx>`` (15-char NetBIOS name, suffix in hex); questions add
+    ``netbios_name`` and ``suffix``."""
+
+    protocol: ClassVar[str] = "nbns"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsMalformed(Event):
+    """A datagram on a DNS-family flow whose header or questions do not parse."""
+
+    protocol: ClassVar[str] = "dns"
+    family: str  # dns | mdns | llmnr | nbns
+    reason: str
+    length: int
+
+    @property
+    def action(self) -> str:
+        return "malformed"

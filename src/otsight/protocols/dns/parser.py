@@ -1,0 +1,283 @@
+"""DNS message parsing shared by DNS, mDNS, LLMNR and NBNS (RFC 1035 wire format).
+
+Names are decompressed with bounded pointer chains (a loop or an over-long name is
+:class:`Malformed`). NBNS first-level encoded names (RFC 1001 14.1) are decoded to the
+15-character NetBIOS name and its suffix, rendered ``NAME<xx>`` as Wireshark does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...core.errors import Malformed, NeedMoreData
+from .codes import class_name, type_name
+
+MAX_POINTERS = 32  # compression pointers followed per name
+MAX_NAME = 1024  # characters in a decoded name (DNS caps at 255; NBNS scopes are long)
+MAX_RECORDS = 512  # records kept per section
+
+_HEADER = struct.Struct(">HHHHHH")
+_RR = struct.Struct(">HHIH")
+
+
+@dataclass(slots=True)
+class Message:
+    transaction_id: int
+    flags: int
+    qdcount: int
+    ancount: int
+    nscount: int
+    arcount: int
+    questions: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    authority: list[dict[str, Any]] = field(default_factory=list)
+    additional: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None  # why the record sections stop early (questions parsed)
+    trailing: int = 0  # bytes after the last record
+
+    @property
+    def is_response(self) -> bool:
+        return bool(self.flags & 0x8000)
+
+    @property
+    def opcode(self) -> int:
+        return (self.flags >> 11) & 0xF
+
+    @property
+    def rcode(self) -> int:
+        return self.flags & 0xF
+
+
+def read_name(data: bytes, offset: int) -> tuple[str, int]:
+    """The name at ``offset`` and the offset just after it in the message (not the pointer
+    target). Labels are UTF-8 (bad bytes replaced); the root is ``""``."""
+    labels: list[str] = []
+    end = -1
+    hops = 0
+    total = 0
+    pos = offset
+    n = len(data)
+    while True:
+        if pos >= n:
+            raise Malformed("name runs past the message")
+        length = data[pos]
+        if length == 0:
+            pos += 1
+            break
+        kind = length & 0xC0
+        if kind == 0xC0:
+            if pos + 1 >= n:
+                raise Malformed("truncated compression pointer")
+            target = (length & 0x3F) << 8 | data[pos + 1]
+            if end < 0:
+                end = pos + 2
+            hops += 1
+            if hops > MAX_POINTERS or target >= n:
+                raise Malformed("compression pointer loop or out of range")
+            pos = target
+            continue
+        if kind:
+            raise Malformed(f"unsupported label type 0x{kind:02x}")
+        pos += 1
+        if pos + length > n:
+            raise Malformed("label runs past the message")
+        labels.append(data[pos : pos + length].decode("utf-8", "replace"))
+        total += length + 1
+        if total > MAX_NAME:
+            raise Malformed("name too long")
+        pos += length
+    return ".".join(labels), (end if end >= 0 else pos)
+
+
+def netbios_decode(label: str) -> tuple[str, int] | None:
+    """A 32-character first-level encoded label -> (name without padding, suffix byte)."""
+    if len(label) != 32:
+        return None
+    raw = bytearray()
+    for i in range(0, 32, 2):
+        hi = ord(label[i]) - 65
+        lo = ord(label[i + 1]) - 65
+        if not (0 <= hi < 16 and 0 <= lo < 16):
+            return None
+        raw.append(hi << 4 | lo)
+    return printable(bytes(raw[:15])).rstrip(" "), raw[15]
+
+
+def printable(raw: bytes) -> str:
+    """NetBIOS name bytes as text, non-printable bytes as ``<xx>`` (as Wireshark shows them)."""
+    return "".join(chr(b) if 0x20 <= b < 0x7F else f"<{b:02x}>" for b in raw)
+
+
+def netbios_name(name: str) -> str:
+    """``EOGFHEECEF...`` -> ``NAME<xx>`` (scope appended); other names unchanged."""
+    first, _, scope = name.partition(".")
+    decoded = netbios_decode(first)
+    if decoded is None:
+        return name
+    text = f"{decoded[0]}<{decoded[1]:02x}>"
+    return f"{text}.{scope}" if scope else text
+
+
+def _ip6(raw: bytes) -> str:
+    return str(ipaddress.IPv6Address(raw))
+
+
+def _rdata(data: bytes, start: int, length: int, rtype: int, nbns: bool) -> dict[str, Any]:
+    """Type-specific fields of a record's data (``data`` is a display string)."""
+    rd = data[start : start + length]
+    out: dict[str, Any] = {}
+    if nbns and rtype == 32:  # NB: (flags, IPv4) pairs
+        addrs = [".".join(str(b) for b in rd[i + 2 : i + 6]) for i in range(0, length - 5, 6)]
+        out["addresses"] = addrs
+        out["data"] = ",".join(addrs)
+    elif nbns and rtype == 33:  # NBSTAT: node names of the answering host
+        if length < 1:
+            raise Malformed("empty NBSTAT")
+        count = rd[0]
+        names = []
+        for i in range(count):
+            entry = rd[1 + 18 * i : 19 + 18 * i]
+            if len(entry) < 18:
+                break
+            names.append(f"{printable(entry[:15]).rstrip(' ')}<{entry[15]:02x}>")
+        out["names"] = names
+        if len(rd) >= 1 + 18 * count + 6:
+            mac = rd[1 + 18 * count : 7 + 18 * count]
+            out["mac"] = ":".join(f"{b:02x}" for b in mac)
+        out["data"] = ",".join(names)
+    elif rtype == 1 and length == 4:
+        out["data"] = ".".join(str(b) for b in rd)
+    elif rtype == 28 and length == 16:
+        out["data"] = _ip6(rd)
+    elif rtype in (2, 5, 12, 39):  # NS, CNAME, PTR, DNAME
+        out["data"] = read_name(data[: start + length], start)[0]
+    elif rtype == 15 and length >= 3:  # MX
+        out["preference"] = rd[0] << 8 | rd[1]
+        out["data"] = read_name(data[: start + length], start + 2)[0]
+    elif rtype == 33 and length >= 7:  # SRV
+        priority, weight, port = struct.unpack_from(">HHH", rd)
+        target = read_name(data[: start + length], start + 6)[0]
+        out.update(priority=priority, weight=weight, port=port, target=target)
+        out["data"] = f"{priority} {weight} {port} {target}"
+    elif rtype in (16, 13):  # TXT, HINFO: character-strings
+        strings = []
+        i = 0
+        while i < length:
+            n = rd[i]
+            if i + 1 + n > length:
+                raise Malformed("character-string runs past the record")
+            strings.append(rd[i + 1 : i + 1 + n].decode("utf-8", "replace"))
+            i += 1 + n
+        if rtype == 13:
+            out["cpu"] = strings[0] if strings else ""
+            out["os"] = strings[1] if len(strings) > 1 else ""
+            out["data"] = " ".join(strings)
+        else:
+            out["txt"] = strings
+            out["data"] = ",".join(strings)
+    elif rtype == 6:  # SOA
+        mname, pos = read_name(data[: start + length], start)
+        rname, pos = read_name(data[: start + length], pos)
+        out["data"] = f"{mname} {rname}"
+    else:
+        out["data"] = rd.hex()
+    return out
+
+
+def _records(
+    data: bytes, pos: int, count: int, nbns: bool, mdns: bool, out: list[dict[str, Any]]
+) -> int:
+    for _ in range(count):
+        name, pos = read_name(data, pos)
+        if pos + 10 > len(data):
+            raise Malformed("truncated resource record")
+        rtype, rclass, ttl, rdlength = _RR.unpack_from(data, pos)
+        pos += 10
+        if pos + rdlength > len(data):
+            raise Malformed("record data runs past the message")
+        record: dict[str, Any] = {
+            "name": netbios_name(name) if nbns else name,
+            "type": type_name(rtype, nbns),
+            "type_code": rtype,
+            "class": class_name(rclass & 0x7FFF if mdns else rclass),
+            "ttl": ttl,
+        }
+        if mdns and rclass & 0x8000 and rtype != 41:
+            record["cache_flush"] = True
+        if rtype == 41:  # EDNS OPT: class is the UDP payload size
+            record["class"] = rclass
+            record["data"] = ""
+        else:
+            record.update(_rdata(data, pos, rdlength, rtype, nbns))
+        if len(out) < MAX_RECORDS:
+            out.append(record)
+        pos += rdlength
+    return pos
+
+
+def parse(data: bytes, nbns: bool = False, mdns: bool = False) -> Message:
+    """Parse one DNS-format message. Header or question errors raise :class:`Malformed`
+    (:class:`NeedMoreData` under 12 bytes); record errors end the sections (``error``)."""
+    if len(data) < 12:
+        raise NeedMoreData("DNS header is 12 bytes")
+    msg = Message(*_HEADER.unpack_from(data))
+    pos = 12
+    for _ in range(msg.qdcount):
+        name, pos = read_name(data, pos)
+        if pos + 4 > len(data):
+            raise Malformed("truncated question")
+        qtype, qclass = struct.unpack_from(">HH", data, pos)
+        pos += 4
+        question: dict[str, Any] = {
+            "name": netbios_name(name) if nbns else name,
+            "type": type_name(qtype, nbns),
+            "type_code": qtype,
+            "class": class_name(qclass & 0x7FFF if mdns else qclass),
+        }
+        if mdns:
+            question["unicast_response"] = bool(qclass & 0x8000)
+        if nbns and (decoded := netbios_decode(name.partition(".")[0])) is not None:
+            question["netbios_name"], question["suffix"] = decoded
+        if len(msg.questions) < MAX_RECORDS:
+            msg.questions.append(question)
+    try:
+        pos = _records(data, pos, msg.ancount, nbns, mdns, msg.answers)
+        pos = _records(data, pos, msg.nscount, nbns, mdns, msg.authority)
+        pos = _records(data, pos, msg.arcount, nbns, mdns, msg.additional)
+        msg.trailing = len(data) - pos
+    except Malformed as exc:
+        msg.error = str(exc)
+    return msg
+
+
+def plausibility(data: bytes, nbns: bool = False, any_opcode: bool = False) -> float:
+    """0..1: how much ``data`` looks like one DNS-format message (strict: exact parse).
+    Unassigned opcodes score 0 unless ``any_opcode`` (then lower, for port-bound variants)."""
+    if len(data) < 12:
+        return 0.0
+    qd, an, ns, ar = struct.unpack_from(">HHHH", data, 4)
+    if qd + an + ns + ar == 0 or qd > 512 or an + ns + ar > 2048:
+        return 0.0
+    flags = data[2] << 8 | data[3]
+    if flags & 0x0040:  # Z bit must be zero
+        return 0.0
+    opcode = (flags >> 11) & 0xF
+    try:
+        msg = parse(data, nbns=nbns)
+    except (Malformed, NeedMoreData):
+        return 0.0
+    if msg.error is not None or msg.trailing > 0:
+        return 0.0
+    if nbns:
+        names = [q.get("netbios_name") for q in msg.questions]
+        names += [r["name"] for r in msg.answers + msg.authority + msg.additional]
+        encoded = msg.questions[0].get("netbios_name") is not None if msg.questions else False
+        if not encoded and msg.answers:
+            encoded = msg.answers[0]["name"].find("<") > 0
+        return 0.55 if encoded and names else 0.0
+    if opcode not in (0, 1, 2, 4, 5):
+        return 0.4 if any_opcode else 0.0
+    return 0.62 if qd >= 1 or an >= 1 else 0.5

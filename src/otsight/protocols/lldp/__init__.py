@@ -1,0 +1,1 @@
+"""LLDP: what switches and devices say about themselves and their ports."""

@@ -1,0 +1,58 @@
+"""SSH events: one per banner and one per KEXINIT, oriented as sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ...core.events import Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SshEvent(Event):
+    protocol: ClassVar[str] = "ssh"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SshBanner(SshEvent):
+    """The identification string ``SSH-protoversion-softwareversion SP comments``."""
+
+    sender: str  # "client" | "server"
+    protocol_version: str
+    software: str
+    comments: str | None
+    raw: str
+
+    @property
+    def action(self) -> str:
+        return "banner"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SshKexInit(SshEvent):
+    """SSH_MSG_KEXINIT: the algorithms a side supports, in preference order."""
+
+    sender: str
+    kex_algorithms: tuple[str, ...]
+    host_key_algorithms: tuple[str, ...]
+    ciphers_client_to_server: tuple[str, ...]
+    ciphers_server_to_client: tuple[str, ...]
+    macs_client_to_server: tuple[str, ...]
+    macs_server_to_client: tuple[str, ...]
+    compression_client_to_server: tuple[str, ...]
+    compression_server_to_client: tuple[str, ...]
+    post_quantum_kex: tuple[str, ...]  # offered PQ / hybrid key exchanges
+
+    @property
+    def action(self) -> str:
+        return "kexinit"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SshMalformed(SshEvent):
+    reason: str
+    length: int
+
+    @property
+    def action(self) -> str:
+        return "malformed"
