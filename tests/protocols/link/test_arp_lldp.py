@@ -158,7 +158,7 @@ def test_agrees_with_tshark_on_the_corpus(
     matched = sum(r.matched for r in results)
     for r in results:
         if r.ratio < 1:
-            print(f"{r.capture}: ours {r.ours} tshark {r.theirs}", r.only_ours[:2], r.only_theirs[:2])
+            print(f"{r.capture}: ours {r.ours} tshark {r.theirs}", r.only_ours, r.only_theirs)
     print(f"{name}: {len(results)} captures, {total} messages, agreement {matched / total:.5f}")
     assert len(results) >= 10
     assert matched / total >= 0.99
