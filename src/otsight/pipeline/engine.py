@@ -30,6 +30,7 @@ from ..decode.tcp import TcpSlowPath
 log = logging.getLogger(__name__)
 
 MAX_DECISION_TRIES = 8
+MAX_HELD_BYTES = 4096
 MAX_LOGGED_PER_ERROR = 3
 CONSUMER_UNDECIDED = 0
 CONSUMER_ACTIVE = 1
@@ -97,6 +98,8 @@ class Engine:
         self._cur: tuple[FrameBatch, PacketTable, dict[int, bytes]] | None = None
         self._frame = 0  # frame number of the packet the TCP slow path is working on
         self._undecided: dict[int, int] = {}
+        # Payload seen while the flow was undecided: replayed to the handler once chosen.
+        self._held: dict[int, list[tuple[int, bytes, int, int]]] = {}
         self._logged_errors: dict[str, int] = {}  # slot -> payloads seen without a decision
         # Gaps declared before the flow's first data chose a handler: replayed to the handler.
         self._early_gaps: dict[int, list[tuple[int, int, int]]] = {}
@@ -250,6 +253,7 @@ class Engine:
                 self._ctx.pop(s, None)
                 self._early_gaps.pop(s, None)
                 self._undecided.pop(s, None)
+                self._held.pop(s, None)
         in_range = slots[slots < self.consumer.shape[0]]
         if self.handler_factory is not None:
             self.consumer[in_range] = CONSUMER_UNDECIDED
@@ -363,14 +367,18 @@ class Engine:
                 resp_ip,
                 resp_port,
             )
+            held = self._held.get(s, [])
+            # Probe with what this direction already sent while undecided, then this payload.
+            probe = b"".join(d for hd, d, _t, _f in held if hd == direction) + data
             try:
-                handler = self.handler_factory(ctx, direction, data)
+                handler = self.handler_factory(ctx, direction, probe)
             except NeedMoreData:
-                # Too little to decide (a stray byte, a keep-alive): ask again on the next
-                # payload, a few times at most.
+                # Too little to decide (a stray byte, a message cut across segments): keep
+                # the bytes and ask again with the next payload, a few times at most.
                 tries = self._undecided.get(s, 0) + 1
-                if tries < MAX_DECISION_TRIES:
+                if tries < MAX_DECISION_TRIES and len(probe) < MAX_HELD_BYTES:
                     self._undecided[s] = tries
+                    self._held.setdefault(s, []).append((direction, data, ts, frame))
                     return
                 handler = None
             except Exception:
@@ -378,6 +386,8 @@ class Engine:
                 log.exception("handler factory failed on flow %d", ctx.flow_id)
                 handler = None
             early = self._early_gaps.pop(s, [])
+            self._held.pop(s, None)
+            self._undecided.pop(s, None)
             if handler is None:
                 self.consumer[s] = CONSUMER_NONE
                 return
@@ -385,6 +395,8 @@ class Engine:
             self.consumer[s] = CONSUMER_ACTIVE
             for gap_direction, nbytes, gap_ts in early:
                 self._call(handler.on_gap, gap_direction, nbytes, gap_ts)
+            for held_direction, held_data, held_ts, held_frame in held:
+                self._call(handler.on_data, held_direction, held_data, held_ts, held_frame)
         handler_obj = self.handlers.get(s)
         if handler_obj is not None:
             self._call(handler_obj.on_data, direction, data, ts, frame)
