@@ -1,10 +1,13 @@
 """End to end: build the plant in namespaces, run a scenario, check the capture with tshark.
 
-Needs root, ``ip``, ``tcpdump``, ``tshark`` (and ``nmap`` for recon); skipped otherwise.
+Needs root, ``ip``, ``tcpdump``, ``tshark`` (``nmap`` for recon and mixed, the ``scapy``
+package for mitm and mixed); skipped otherwise.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -20,7 +23,7 @@ import pytest
 from otsight.lab.topology import PREFIX, list_namespaces, processes_of_run, run_namespaces
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "truth.schema.json"
-DURATION = 16.0
+DURATION = 14.0
 
 
 def _skip_reason(tools: tuple[str, ...]) -> str | None:
@@ -30,10 +33,13 @@ def _skip_reason(tools: tuple[str, ...]) -> str | None:
     return f"live lab test needs {', '.join(missing)} on PATH" if missing else None
 
 
-def _require(*tools: str) -> None:
+def _require(*tools: str, modules: tuple[str, ...] = ()) -> None:
     reason = _skip_reason(("ip", "tcpdump", "tshark", *tools))
     if reason:
         pytest.skip(reason)
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"live lab test needs the Python package(s) {', '.join(missing)}")
 
 
 def _tshark(pcap: Path, display_filter: str, *fields: str) -> list[list[str]]:
@@ -44,15 +50,15 @@ def _tshark(pcap: Path, display_filter: str, *fields: str) -> list[list[str]]:
     return [line.split("\t") for line in out.stdout.splitlines() if line]
 
 
-def _run(scenario: str, out: Path) -> dict[str, Any]:
+def _run(scenario: str, out: Path, duration: float = DURATION) -> dict[str, Any]:
     from otsight.lab.runner import run_scenario
 
-    run_scenario(scenario, out, duration=DURATION, seed=3)
+    run_scenario(scenario, out, duration=duration, seed=3)
     truth: dict[str, Any] = json.loads((out / "truth.json").read_text())
     return truth
 
 
-def _check_common(out: Path, truth: dict[str, Any]) -> None:
+def _check_common(out: Path, truth: dict[str, Any], hmi_write: bool = True) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(truth)
     pcap = out / "capture.pcap"
@@ -84,7 +90,7 @@ def _check_common(out: Path, truth: dict[str, Any]) -> None:
     hmi_ip = devices["hmi"]["ips"][0]
     hmi_fcs = {int(r[0]) for r in _tshark(pcap, f"ip.src=={hmi_ip} && mbtcp",
                                           "modbus.func_code")}
-    assert {3, 4, 6} <= hmi_fcs
+    assert ({3, 4, 6} if hmi_write else {3, 4}) <= hmi_fcs
 
 
 def _in_windows(ts: float, steps: list[dict[str, Any]], after: float = 0.0) -> bool:
@@ -163,3 +169,163 @@ def test_ctrl_c_tears_everything_down(tmp_path: Path) -> None:
     proc.wait(timeout=60)
     assert run_namespaces(run_id) == []
     assert processes_of_run(run_id) == []
+
+
+def _dev(truth: dict[str, Any], name: str) -> tuple[str, str]:
+    """(ip, mac) of device ``name``."""
+    dev = next(d for d in truth["devices"] if d["name"] == name)
+    return dev["ips"][0], dev["macs"][0]
+
+
+@pytest.mark.live
+@pytest.mark.timeout(120)
+def test_mitm_end_to_end(tmp_path: Path) -> None:
+    _require(modules=("scapy",))
+    truth = _run("mitm", tmp_path, duration=12.0)
+    _check_common(tmp_path, truth, hmi_write=False)
+    pcap = tmp_path / "capture.pcap"
+    (step,) = truth["attack_steps"]
+    assert step["step_id"] == "mitm-1"
+    assert step["technique_ids"][0] == "T0830"
+    assert step["ok"], step["details"]
+    atk_ip, atk_mac = _dev(truth, "atk")
+    hmi_ip, hmi_mac = _dev(truth, "hmi")
+    plc_ip, plc_mac = _dev(truth, "plc1")
+    # Spoofed replies: the attacker's MAC claims plc1's IP (to the HMI), only inside the step.
+    spoofed = _tshark(pcap, f"arp.opcode==2 && eth.src=={atk_mac} && arp.src.proto_ipv4=="
+                      f"{plc_ip} && arp.src.hw_mac=={atk_mac} && eth.dst=={hmi_mac}",
+                      "frame.time_epoch")
+    assert len(spoofed) >= 4
+    assert all(_in_windows(float(t), [step]) for (t,) in spoofed)
+    # ... and then the true MAC of plc1 again (restore), still inside the step.
+    restored = _tshark(pcap, f"arp.opcode==2 && eth.src=={atk_mac} && arp.src.hw_mac=={plc_mac}",
+                       "frame.time_epoch")
+    assert restored
+    assert all(_in_windows(float(t), [step]) for (t,) in restored)
+    # HMI -> plc1 Modbus requests went to the attacker's MAC, only inside the window.
+    hijacked = _tshark(pcap, f"ip.src=={hmi_ip} && ip.dst=={plc_ip} && mbtcp && "
+                       f"eth.dst=={atk_mac}", "frame.time_epoch")
+    assert len(hijacked) >= 3
+    assert all(_in_windows(float(t), [step]) for (t,) in hijacked)
+    # The attacker forwarded them (polling went on) and plc1 answered through it.
+    forwarded = _tshark(pcap, f"ip.src=={hmi_ip} && ip.dst=={plc_ip} && eth.src=={atk_mac} "
+                        f"&& eth.dst=={plc_mac} && tcp.len>0", "frame.time_epoch")
+    answers = _tshark(pcap, f"ip.src=={plc_ip} && ip.dst=={hmi_ip} && eth.dst=={atk_mac} "
+                      "&& mbtcp", "frame.time_epoch")
+    assert len(forwarded) >= 3
+    assert len(answers) >= 3
+    # Before and after the window the HMI talks to plc1's own MAC.
+    direct = [float(t) for (t,) in _tshark(
+        pcap, f"ip.src=={hmi_ip} && ip.dst=={plc_ip} && mbtcp && eth.dst=={plc_mac} "
+        f"&& eth.src=={hmi_mac}", "frame.time_epoch")]
+    assert any(t < step["start"] for t in direct)
+    assert any(t > step["end"] for t in direct)
+    assert not _tshark(pcap, f"icmp && ip.src=={atk_ip}", "frame.time_epoch")  # no redirects
+
+
+@pytest.mark.live
+@pytest.mark.timeout(120)
+def test_dos_end_to_end(tmp_path: Path) -> None:
+    _require()
+    truth = _run("dos", tmp_path, duration=8.0)
+    _check_common(tmp_path, truth, hmi_write=False)
+    pcap = tmp_path / "capture.pcap"
+    (step,) = truth["attack_steps"]
+    assert step["technique_ids"][0] == "T0814"
+    assert step["ok"], step["details"]
+    atk_ip, _ = _dev(truth, "atk")
+    plc_ip, _ = _dev(truth, "plc1")
+    syns = _tshark(pcap, f"ip.src=={atk_ip} && ip.dst=={plc_ip} && tcp.dstport==502 && "
+                   "tcp.flags.syn==1 && tcp.flags.ack==0", "frame.time_epoch")
+    assert len(syns) >= 250
+    assert all(_in_windows(float(t), [step]) for (t,) in syns)
+    assert len({row[0] for row in _tshark(pcap, f"ip.src=={atk_ip} && tcp.flags.syn==1 && "
+                                          "tcp.flags.ack==0", "tcp.srcport")}) >= 250
+    # Everything the attacker sends lies in the window (plus the closing FIN/RST tail).
+    for (t,) in _tshark(pcap, f"ip.src=={atk_ip}", "frame.time_epoch"):
+        assert _in_windows(float(t), [step], after=1.0), t
+
+
+@pytest.mark.live
+@pytest.mark.timeout(120)
+def test_benign_change_end_to_end(tmp_path: Path) -> None:
+    _require()
+    truth = _run("benign-change", tmp_path, duration=8.0)
+    _check_common(tmp_path, truth, hmi_write=False)
+    pcap = tmp_path / "capture.pcap"
+    assert truth["attack_steps"] == []
+    assert not any(d["attacker"] for d in truth["devices"])
+    (change,) = truth["benign_changes"]
+    assert change["actor"] == "ews"
+    assert change["ok"], change["details"]
+    ews_ip, _ = _dev(truth, "ews")
+    plc_ip, _ = _dev(truth, "plc1")
+    new_range = _tshark(pcap, f"ip.src=={ews_ip} && ip.dst=={plc_ip} && modbus.func_code==3 && "
+                        "modbus.reference_num==10", "frame.time_epoch")
+    assert len(new_range) == 6
+    assert all(_in_windows(float(t), [change]) for (t,) in new_range)
+    writes = _tshark(pcap, f"ip.src=={ews_ip} && modbus.func_code==6", "frame.time_epoch",
+                     "modbus.reference_num", "modbus.data")
+    assert len(writes) == 1
+    assert _in_windows(float(writes[0][0]), [change])
+    assert (writes[0][1], writes[0][2].replace(":", "")) == ("1", "00dc")  # HR 1 := 220
+
+
+@pytest.mark.live
+@pytest.mark.timeout(150)
+def test_mixed_end_to_end(tmp_path: Path) -> None:
+    _require("nmap", modules=("scapy",))
+    truth = _run("mixed", tmp_path, duration=24.0)
+    _check_common(tmp_path, truth)
+    pcap = tmp_path / "capture.pcap"
+    steps = truth["attack_steps"]
+    assert [s["step_id"] for s in steps] == ["recon-1", "recon-2", "recon-3", "mitm-1",
+                                             "manip-1", "manip-2", "manip-3", "manip-4"]
+    assert all(s["ok"] for s in steps), [s["step_id"] for s in steps if not s["ok"]]
+    assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(steps))
+    atk_ip, atk_mac = _dev(truth, "atk")
+    by_id = {s["step_id"]: s for s in steps}
+    spoofed = _tshark(pcap, f"arp.opcode==2 && eth.src=={atk_mac} && arp.src.hw_mac=={atk_mac}",
+                      "frame.time_epoch")
+    assert spoofed
+    assert all(_in_windows(float(t), [by_id["mitm-1"]]) for (t,) in spoofed)
+    writes = _tshark(pcap, f"ip.src=={atk_ip} && mbtcp", "frame.time_epoch", "modbus.func_code")
+    assert {6, 16, 8, 43} <= {int(fc) for _, fc in writes}
+    for ts, _fc in writes:
+        assert _in_windows(float(ts), steps), ts
+
+
+@pytest.mark.live
+@pytest.mark.timeout(120)
+def test_normal_with_iiot_extras(tmp_path: Path) -> None:
+    _require()
+    from otsight.lab.runner import extras_available
+
+    available = extras_available(("opcua", "mqtt"))
+    truth = _run("normal", tmp_path, duration=10.0)
+    _check_common(tmp_path, truth, hmi_write=False)
+    pcap = tmp_path / "capture.pcap"
+    names = {d["name"] for d in truth["devices"]}
+    protocols = {c["protocol"] for c in truth["conversations"]}
+    assert truth["attack_steps"] == []
+    # truth.json lists exactly what ran.
+    assert ({"hist", "rpt"} <= names) == (available["opcua"] is None)
+    assert ({"mqtt", "iot1", "iot2"} <= names) == (available["mqtt"] is None)
+    assert ("opcua" in protocols) == (available["opcua"] is None)
+    assert ("mqtt" in protocols) == (available["mqtt"] is None)
+    if available["opcua"] is None:
+        hist_ip, _ = _dev(truth, "hist")
+        rpt_ip, _ = _dev(truth, "rpt")
+        reads = _tshark(pcap, f"opcua && ip.src=={rpt_ip} && ip.dst=={hist_ip} && "
+                        "tcp.dstport==4840", "frame.time_epoch")
+        assert len(reads) >= 3
+    if available["mqtt"] is None:
+        broker_ip, _ = _dev(truth, "mqtt")
+        for sensor in ("iot1", "iot2"):
+            ip, _ = _dev(truth, sensor)
+            pubs = _tshark(pcap, f"mqtt.msgtype==3 && ip.src=={ip} && ip.dst=={broker_ip}",
+                           "mqtt.topic")
+            assert pubs, sensor
+            assert all(row[0].startswith("plant/") for row in pubs)
+    if any(available.values()):
+        pytest.skip(f"extras not installed, checked without them: {available}")

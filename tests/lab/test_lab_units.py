@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from otsight.lab import topology
-from otsight.lab.model import AttackStep, Truth
+from otsight.lab.model import AttackStep, BenignChange, Truth
 from otsight.lab.process import TankProcess
 from otsight.lab.runner import _parse_grepable
 from otsight.lab.scenarios import ATTACKER, NORMAL_CONVERSATIONS, PLANT, SCENARIOS
@@ -82,10 +82,52 @@ def test_scenarios_are_consistent() -> None:
         names = {d.name for d in scenario.devices}
         for step in scenario.steps:
             assert set(step.victims) <= names
-            assert step.technique_ids
+            assert step.actor is None or step.actor in names
+            if step.benign:  # a documented change, not an attack: no technique
+                assert not step.technique_ids
+                assert step.actor is not None
+            else:
+                assert step.technique_ids
+                assert any(d.attacker for d in scenario.devices)
             assert all(t.startswith("T0") for t in step.technique_ids)
+        assert len({s.step_id for s in scenario.steps}) == len(scenario.steps)
+        assert [s.at for s in scenario.steps] == sorted(s.at for s in scenario.steps)
         assert len({d.mac for d in scenario.devices}) == len(scenario.devices)
-    assert {"normal", "recon", "manipulation"} <= set(SCENARIOS)
+    assert {"normal", "recon", "manipulation", "mitm", "dos", "benign-change", "mixed"} <= set(
+        SCENARIOS)
+    assert SCENARIOS["mitm"].steps[0].technique_ids[0] == "T0830"
+    assert SCENARIOS["dos"].steps[0].technique_ids[0] == "T0814"
+
+
+def test_benign_changes_in_truth() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    truth = _truth()
+    truth.benign_changes.append(BenignChange(
+        change_id="maint-1", name="n", actor="ews", targets=("plc1",), description="d",
+        start=1.0e9 + 2, end=1.0e9 + 3, details={"result": {"reads": 6}}))
+    doc = json.loads(json.dumps(truth.to_dict()))
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    assert doc["benign_changes"][0]["actor"] == "ews"
+    del doc["benign_changes"][0]["actor"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(doc)
+
+
+def test_attack_tools_refuse_outside_the_lab() -> None:
+    from otsight.lab.agents import attacks
+
+    with pytest.raises(attacks.LabGuardError):  # the test runs in no otslab-* namespace
+        attacks.conn_flood({"target": "192.0.2.10", "count": 1})
+    with pytest.raises(attacks.LabGuardError):
+        attacks.arp_mitm({"mac": "02:00:00:00:00:01", "a": {"ip": "192.0.2.20", "mac": "x"},
+                          "b": {"ip": "10.0.0.1", "mac": "y"}})
+
+
+def test_calibration_block_is_readable() -> None:
+    proc = TankProcess(1)
+    assert proc.holding[10:16] == [0, 1000, 5, 3, 3108, 9131]
+    assert proc.holding[:4] == [800, 200, 75, 1]
 
 
 def test_not_root_is_said_clearly(monkeypatch: pytest.MonkeyPatch) -> None:

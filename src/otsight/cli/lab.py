@@ -43,6 +43,7 @@ def run_command(
     typer.echo(
         f"wrote {out / truth.capture_file} and {out / 'truth.json'}: "
         f"{len(truth.devices)} devices, {len(truth.attack_steps)} attack steps, "
+        f"{len(truth.benign_changes)} benign changes, "
         f"{truth.capture_end - truth.capture_start:.1f} s"
     )
 

@@ -71,6 +71,25 @@ class AttackStep:
 
 
 @dataclass(slots=True)
+class BenignChange:
+    """A legitimate, documented change (maintenance window): not an attack.
+
+    Detectors may well flag it (new register range, a setpoint write): a finding inside such a
+    window counts as a false positive, which is what these records are for.
+    """
+
+    change_id: str
+    name: str
+    actor: str  # device name
+    targets: tuple[str, ...]
+    description: str
+    start: float = 0.0
+    end: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+    ok: bool = True
+
+
+@dataclass(slots=True)
 class Truth:
     """The whole ground truth of one run."""
 
@@ -85,6 +104,7 @@ class Truth:
     conversations: list[Conversation]
     attack_steps: list[AttackStep]
     tools: dict[str, str]
+    benign_changes: list[BenignChange] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, as ``schemas/truth.schema.json`` describes it."""
@@ -103,6 +123,7 @@ class Truth:
             "devices": [],
             "conversations": [],
             "attack_steps": [],
+            "benign_changes": [],
             "tools": dict(self.tools),
         }
         for dev in self.devices:
@@ -121,4 +142,8 @@ class Truth:
             sentry["technique_ids"] = list(step.technique_ids)
             sentry["victims"] = list(step.victims)
             out["attack_steps"].append(sentry)
+        for change in self.benign_changes:
+            bentry = asdict(change)
+            bentry["targets"] = list(change.targets)
+            out["benign_changes"].append(bentry)
         return out

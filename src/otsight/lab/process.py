@@ -8,6 +8,9 @@ holding registers (FC 3 read, FC 6/16 write)
     1 low level setpoint, mm (normal 150-250, valid 0-1000)
     2 pump speed, % (0-100)
     3 mode (1 auto, 0 manual)
+    10-15 calibration block (read only during maintenance): 10 level-sensor zero offset, mm;
+    11 level-sensor span, mm; 12 pump ramp time, s; 13 alarm delay, s; 14 firmware build;
+    15 calibration date (days since 2000-01-01)
 input registers (FC 4)
     0 level, mm   1 inflow, l/min x10   2 outflow, l/min x10   3 pump running (0/1)
     4 temperature, degC x10   5 seconds since start (low 16 bits)
@@ -20,7 +23,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-HOLDING_COUNT = 10
+HOLDING_COUNT = 20
+CALIBRATION = (0, 1000, 5, 3, 3108, 9131)  # holding registers 10-15
 INPUT_COUNT = 10
 COIL_COUNT = 8
 DISCRETE_COUNT = 8
@@ -48,6 +52,7 @@ class TankProcess:
     def __init__(self, seed: int, level_mm: float = 450.0) -> None:
         self._rng = random.Random(seed)
         self.holding: list[int] = [800, 200, 75, 1] + [0] * (HOLDING_COUNT - 4)
+        self.holding[10:10 + len(CALIBRATION)] = CALIBRATION
         self.state = TankState(level_mm, 40.0, 0.0, False, 18.5, 0.0)
 
     def write_holding(self, address: int, values: list[int]) -> None:

@@ -14,13 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from .model import AttackStep, Device, Truth
+from .model import AttackStep, BenignChange, Device, Truth
 from .scenarios import (
     EWS_PERIOD_S,
+    EXTRAS,
     HMI_POLL_S,
     HMI_WRITE_EVERY,
+    MQTT_PERIOD_S,
     NETWORK,
     NORMAL_CONVERSATIONS,
+    OPCUA_PERIOD_S,
     PLCS,
     PREFIX_LEN,
     SCENARIOS,
@@ -95,7 +98,7 @@ class _Run:
         raise LabError(f"scenario {self.scenario.name} has steps but no attacker")
 
     def play(self, topo: Topology, planned: PlannedStep) -> AttackStep:
-        atk = self.attacker()
+        atk = self.by_name[planned.actor] if planned.actor else self.attacker()
         step = AttackStep(
             step_id=planned.step_id, name=planned.name, technique_ids=planned.technique_ids,
             attacker=atk.name, victims=planned.victims, description=planned.description,
@@ -149,6 +152,63 @@ class _Run:
         return step
 
 
+def extras_available(wanted: tuple[str, ...]) -> dict[str, str | None]:
+    """For each wanted extra: None when it can run, else why not."""
+    out: dict[str, str | None] = {}
+    for extra in wanted:
+        if extra == "opcua":
+            out[extra] = (None if importlib.util.find_spec("asyncua")
+                          else "asyncua is not installed")
+        elif extra == "mqtt":
+            missing = [n for n, ok in (("paho-mqtt", importlib.util.find_spec("paho")),
+                                        ("mosquitto", shutil.which("mosquitto"))) if not ok]
+            out[extra] = f"{', '.join(missing)} not installed" if missing else None
+        else:
+            out[extra] = f"unknown extra {extra}"
+    return out
+
+
+MOSQUITTO_CONF = """\
+listener 1883 {ip}
+allow_anonymous true
+persistence false
+user root
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+"""
+
+
+def _start_extras(topo: Topology, run: _Run, extras: list[str], seed: int) -> None:
+    if "opcua" in extras:
+        hist, rpt = EXTRAS["opcua"][0]
+        proc = topo.spawn(hist.name, _agent_argv("opcua-server", {"ip": hist.ip, "seed": seed}),
+                          stdout=subprocess.PIPE, stderr=run.log_file(hist.name),
+                          label=hist.name)
+        wait_for_line(proc, b"READY", 30.0)
+        proc = topo.spawn(rpt.name, _agent_argv("opcua-client", {
+            "server": hist.ip, "period_s": OPCUA_PERIOD_S}), stdout=subprocess.PIPE,
+            stderr=run.log_file(rpt.name), label=rpt.name)
+        wait_for_line(proc, b"READY", 30.0)
+    if "mqtt" in extras:
+        broker, *sensors = EXTRAS["mqtt"][0]
+        conf = run.logs / "mosquitto.conf"
+        conf.write_text(MOSQUITTO_CONF.format(ip=broker.ip))
+        topo.spawn(broker.name, ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                   stderr=run.log_file(broker.name), label=broker.name)
+        procs = []
+        for index, dev in enumerate(sensors):
+            measurement = "temperature" if index == 0 else "vibration"
+            procs.append(topo.spawn(dev.name, _agent_argv("mqtt-sensor", {
+                "broker": broker.ip, "client_id": dev.hostname, "seed": seed + 10 + index,
+                "topic": f"plant/{dev.hostname}/{measurement}", "period_s": MQTT_PERIOD_S,
+                "base": 21.0 if index == 0 else 2.5, "unit": "C" if index == 0 else "mm/s"}),
+                stdout=subprocess.PIPE, stderr=run.log_file(dev.name), label=dev.name))
+        for proc in procs:
+            wait_for_line(proc, b"READY", 25.0)
+
+
 def run_scenario(
     name: str,
     out: Path,
@@ -161,16 +221,26 @@ def run_scenario(
         raise LabError(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
     scenario = SCENARIOS[name]
     require_root_and_tools(scenario.tools)
-    if importlib.util.find_spec("pymodbus") is None:
-        raise LabError("the lab needs pymodbus: pip install 'otsight[lab]'")
-    duration = max(duration, MIN_DURATION_S)
+    missing = [m for m in scenario.modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise LabError(f"scenario {name} needs {', '.join(missing)}: pip install 'otsight[lab]'")
+    duration = max(duration, MIN_DURATION_S, scenario.min_duration_s)
     out.mkdir(parents=True, exist_ok=True)
     (out / "logs").mkdir(exist_ok=True)
     pcap = out / "capture.pcap"
     pcap.unlink(missing_ok=True)
     run = _Run(scenario, out, duration, seed, echo)
-    hosts = [Host(d.name, d.ip, PREFIX_LEN, d.mac) for d in scenario.devices]
+    available = extras_available(scenario.extras)
+    for extra, why in available.items():
+        if why:
+            echo(f"extra {extra} skipped: {why}")
+    extras = [extra for extra, why in available.items() if why is None]
+    devices = [*scenario.devices, *(d for e in extras for d in EXTRAS[e][0])]
+    conversations = [*NORMAL_CONVERSATIONS, *(c for e in extras for c in EXTRAS[e][1])]
+    run.by_name.update({d.name: d for d in devices})
+    hosts = [Host(d.name, d.ip, PREFIX_LEN, d.mac) for d in devices]
     steps: list[AttackStep] = []
+    changes: list[BenignChange] = []
     topo = Topology(hosts)
     try:
         with topo:
@@ -206,6 +276,7 @@ def run_scenario(
                 stdout=subprocess.PIPE, stderr=run.log_file("ews"), label="ews")
             wait_for_line(hmi, b"READY", 20.0)
             wait_for_line(ews, b"READY", 20.0)
+            _start_extras(topo, run, extras, seed)
             echo(f"plant running; capturing on {topo.switch_ns}/{topo.bridge} into {pcap}")
             t0 = time.monotonic()
             for planned in scenario.steps:
@@ -213,7 +284,13 @@ def run_scenario(
                 if delay > 0:
                     time.sleep(delay)
                 step = run.play(topo, planned)
-                steps.append(step)
+                if planned.benign:
+                    changes.append(BenignChange(
+                        change_id=step.step_id, name=step.name, actor=step.attacker,
+                        targets=step.victims, description=step.description, start=step.start,
+                        end=step.end, details=step.details, ok=step.ok))
+                else:
+                    steps.append(step)
                 echo(f"step {step.step_id} {step.name}: {step.end - step.start:.2f} s, "
                      f"{'ok' if step.ok else 'FAILED'}")
             delay = t0 + duration - time.monotonic()
@@ -229,20 +306,31 @@ def run_scenario(
     truth = Truth(
         scenario=name, seed=seed, network=NETWORK, bridge=f"{topo.switch_ns}/{topo.bridge}",
         capture_file=pcap.name, capture_start=capture_start, capture_end=capture_end,
-        devices=list(scenario.devices),
-        conversations=list(NORMAL_CONVERSATIONS), attack_steps=steps,
+        devices=devices, conversations=conversations, attack_steps=steps,
         tools={
             "pymodbus": _pymodbus_version(),
             "nmap": _tool_version(["nmap", "--version"]) if shutil.which("nmap") else "missing",
             "tcpdump": _tool_version(["tcpdump", "--version"]),
             "python": sys.version.split()[0],
+            **({"scapy": _module_version("scapy")} if "scapy" in scenario.modules else {}),
+            **({"asyncua": _module_version("asyncua")} if "opcua" in extras else {}),
+            **({"paho-mqtt": _module_version("paho-mqtt"),
+                "mosquitto": _tool_version(["mosquitto", "-h"])} if "mqtt" in extras else {}),
         },
+        benign_changes=changes,
     )
     (out / "truth.json").write_text(json.dumps(truth.to_dict(), indent=2) + "\n")
     return truth
 
 
 def _pymodbus_version() -> str:
-    from importlib.metadata import version
+    return _module_version("pymodbus")
 
-    return version("pymodbus")
+
+def _module_version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "missing"

@@ -59,6 +59,49 @@ ATTACKER = Device(
     purdue_level=None, hostname="kali", attacker=True,
 )
 
+# Optional extras (started only when their packages are installed; see EXTRAS).
+HIST = Device(
+    name="hist", role="historian", ip="192.0.2.30", mac="00:14:22:7a:00:30",
+    vendor="Dell", model="PowerEdge R250 (historian / SCADA server)",
+    firmware="Debian 12 / asyncua OPC UA server", purdue_level=3, hostname="hist-01",
+    services=("opcua/tcp:4840",),
+)
+RPT = Device(
+    name="rpt", role="other", ip="192.0.2.31", mac="3c:d9:2b:71:0e:31",
+    vendor="HP", model="EliteDesk 800 G6 (reporting client)",
+    firmware="Debian 12 / asyncua OPC UA client", purdue_level=3, hostname="rpt-01",
+)
+BROKER = Device(
+    name="mqtt", role="broker", ip="192.0.2.40", mac="dc:a6:32:10:00:40",
+    vendor="Raspberry Pi Trading", model="Raspberry Pi 4 Model B (IoT gateway)",
+    firmware="Debian 12 / mosquitto", purdue_level=2, hostname="iot-gw",
+    services=("mqtt/tcp:1883",),
+)
+IOT1 = Device(
+    name="iot1", role="iot", ip="192.0.2.41", mac="24:0a:c4:00:00:41",
+    vendor="Espressif", model="ESP32 temperature sensor", firmware="paho-mqtt client",
+    purdue_level=1, hostname="sensor-temp-1",
+)
+IOT2 = Device(
+    name="iot2", role="iot", ip="192.0.2.42", mac="24:0a:c4:00:00:42",
+    vendor="Espressif", model="ESP32 vibration sensor", firmware="paho-mqtt client",
+    purdue_level=1, hostname="sensor-vib-2",
+)
+OPCUA_PERIOD_S = 2.0
+MQTT_PERIOD_S = 2.0
+EXTRAS: dict[str, tuple[tuple[Device, ...], tuple[Conversation, ...]]] = {
+    "opcua": ((HIST, RPT), (Conversation(
+        client="rpt", server="hist", protocol="opcua", transport="tcp", port=4840,
+        function_codes=(), period_s=OPCUA_PERIOD_S,
+        description="reporting client keeps one OPC UA session (no security) to the historian "
+        "and reads three tags (ReadRequest) every 2 s"),)),
+    "mqtt": ((BROKER, IOT1, IOT2), tuple(Conversation(
+        client=dev.name, server="mqtt", protocol="mqtt", transport="tcp", port=1883,
+        function_codes=(3,), period_s=MQTT_PERIOD_S,
+        description="IoT sensor publishes a JSON reading (QoS 0 PUBLISH, MQTT packet type 3) "
+        "to plant/<sensor>/<measurement> every 2 s over one connection") for dev in (IOT1, IOT2))),
+}
+
 PLANT: tuple[Device, ...] = (PLC1, PLC2, HMI, EWS)
 PLCS: tuple[Device, ...] = (PLC1, PLC2)
 
@@ -100,6 +143,8 @@ class PlannedStep:
     description: str
     kind: str  # "nmap-sweep", "nmap-ports", "agent"
     agent_step: dict[str, Any] = field(default_factory=dict)
+    actor: str | None = None  # the device that runs it; None: the scenario's attacker
+    benign: bool = False  # a documented legitimate change (truth.json benign_changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +154,9 @@ class Scenario:
     devices: tuple[Device, ...]
     steps: tuple[PlannedStep, ...] = ()
     tools: tuple[str, ...] = ("ip", "tcpdump")
+    modules: tuple[str, ...] = ("pymodbus",)  # Python packages the agents import
+    min_duration_s: float = 5.0
+    extras: tuple[str, ...] = ()  # keys of EXTRAS, started when their packages are present
 
 
 RECON_STEPS: tuple[PlannedStep, ...] = (
@@ -161,11 +209,57 @@ MANIPULATION_STEPS: tuple[PlannedStep, ...] = (
     ),
 )
 
+MITM_STEP = PlannedStep(
+    step_id="mitm-1", name="ARP-spoofing adversary in the middle (HMI <-> plc1)", at=0.3,
+    technique_ids=("T0830",), victims=("hmi", "plc1"), kind="agent",
+    agent_step={
+        "action": "arp_mitm", "iface": "eth0", "mac": ATTACKER.mac,
+        "a": {"ip": HMI.ip, "mac": HMI.mac}, "b": {"ip": PLC1.ip, "mac": PLC1.mac},
+        "poison_s": 4.0, "interval_s": 0.5, "restore_count": 5,
+    },
+    description="scapy: unsolicited ARP replies every 0.5 s telling the HMI that plc1's IP is at "
+    "the attacker's MAC and plc1 that the HMI's IP is; the attacker forwards IPv4 (ICMP "
+    "redirects off) so polling goes on through it; then correct replies restore both caches",
+)
+DOS_STEP = PlannedStep(
+    step_id="dos-1", name="TCP connection flood on plc1:502", at=0.35,
+    technique_ids=("T0814",), victims=("plc1",), kind="agent",
+    agent_step={"action": "conn_flood", "target": PLC1.ip, "port": 502, "count": 300,
+                "seconds": 3.0, "hold_s": 1.0},
+    description="300 TCP connections (plain sockets) opened to plc1 502/tcp over 3 s, held 1 s, "
+    "then closed",
+)
+BENIGN_STEP = PlannedStep(
+    step_id="maint-1", name="maintenance window: calibration read and low-setpoint change",
+    at=0.35, technique_ids=(), victims=("plc1",), kind="agent", actor="ews", benign=True,
+    agent_step={"action": "maintenance", "target": PLC1.ip, "read_address": 10,
+                "read_count": 6, "reads": 3, "interval_s": 0.5, "write_address": 1,
+                "write_value": 220},
+    description="documented work order: the engineering workstation reads plc1's calibration "
+    "block (HR 10-15, a range it never read before) and raises the low-level setpoint (HR 1) "
+    "200 -> 220 mm (inside its normal band), then reads back",
+)
+
+
+def _at(step: PlannedStep, at: float) -> PlannedStep:
+    return PlannedStep(step.step_id, step.name, at, step.technique_ids, step.victims,
+                       step.description, step.kind, dict(step.agent_step), step.actor,
+                       step.benign)
+
+
+MIXED_STEPS: tuple[PlannedStep, ...] = (
+    _at(RECON_STEPS[0], 0.08), _at(RECON_STEPS[1], 0.16), _at(RECON_STEPS[2], 0.24),
+    _at(MITM_STEP, 0.33),
+    _at(MANIPULATION_STEPS[0], 0.55), _at(MANIPULATION_STEPS[1], 0.63),
+    _at(MANIPULATION_STEPS[2], 0.71), _at(MANIPULATION_STEPS[3], 0.85),
+)
+
 SCENARIOS: dict[str, Scenario] = {
     "normal": Scenario(
         name="normal",
-        description="2 Modbus PLCs, an HMI polling them, an engineering workstation",
-        devices=PLANT,
+        description="2 Modbus PLCs, an HMI polling them, an engineering workstation; plus (when "
+        "installed) an OPC UA historian with a client and MQTT IoT sensors with a broker",
+        devices=PLANT, extras=("opcua", "mqtt"),
     ),
     "recon": Scenario(
         name="recon",
@@ -178,5 +272,29 @@ SCENARIOS: dict[str, Scenario] = {
         description="normal plus unauthorised FC6/FC16 writes from a new host, an out-of-range "
         "setpoint and FC8 force-listen-only",
         devices=(*PLANT, ATTACKER), steps=MANIPULATION_STEPS,
+    ),
+    "mitm": Scenario(
+        name="mitm",
+        description="normal plus ARP spoofing between the HMI and plc1 (T0830), then restore",
+        devices=(*PLANT, ATTACKER), steps=(MITM_STEP,), modules=("pymodbus", "scapy"),
+        min_duration_s=12.0,
+    ),
+    "dos": Scenario(
+        name="dos",
+        description="normal plus a bounded TCP connection flood on plc1:502 (T0814)",
+        devices=(*PLANT, ATTACKER), steps=(DOS_STEP,), min_duration_s=8.0,
+    ),
+    "benign-change": Scenario(
+        name="benign-change",
+        description="normal plus a documented maintenance window: the EWS reads a new register "
+        "range and changes one setpoint (benign_changes, not an attack)",
+        devices=PLANT, steps=(BENIGN_STEP,), min_duration_s=8.0,
+    ),
+    "mixed": Scenario(
+        name="mixed",
+        description="normal with recon, mitm and manipulation steps at known times (longer: "
+        "60 s or more recommended)",
+        devices=(*PLANT, ATTACKER), steps=MIXED_STEPS, tools=("ip", "tcpdump", "nmap"),
+        modules=("pymodbus", "scapy"), min_duration_s=24.0,
     ),
 }

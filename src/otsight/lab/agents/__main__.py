@@ -10,7 +10,8 @@ import sys
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        sys.stderr.write("usage: python -m otsight.lab.agents {plc,hmi,ews,attacker} JSON_SPEC\n")
+        sys.stderr.write("usage: python -m otsight.lab.agents KIND JSON_SPEC (KIND: plc, hmi, ews, "
+                         "attacker, opcua-server, opcua-client, mqtt-sensor)\n")
         return 2
     kind, spec = argv[0], json.loads(argv[1])
     logging.basicConfig(level=logging.WARNING, format=f"{kind} %(levelname)s %(name)s: %(message)s")
@@ -26,6 +27,18 @@ def main(argv: list[str]) -> int:
         from .clients import run_ews
 
         asyncio.run(run_ews(spec))
+    elif kind == "opcua-server":
+        from .iiot import opcua_server
+
+        asyncio.run(opcua_server(spec))
+    elif kind == "opcua-client":
+        from .iiot import opcua_client
+
+        asyncio.run(opcua_client(spec))
+    elif kind == "mqtt-sensor":
+        from .iiot import mqtt_sensor
+
+        mqtt_sensor(spec)
     elif kind == "attacker":
         from .clients import run_attack
 

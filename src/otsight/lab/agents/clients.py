@@ -116,6 +116,16 @@ async def _attack_step(step: dict[str, Any]) -> dict[str, Any]:
         for ip in step["targets"]:
             found[ip] = await read_identity(ip, unit)
         return {"identities": found}
+    if action in ("arp_mitm", "conn_flood"):
+        from . import attacks
+
+        tool = attacks.arp_mitm if action == "arp_mitm" else attacks.conn_flood
+        try:
+            return await asyncio.to_thread(tool, step)
+        except (OSError, attacks.LabGuardError) as exc:
+            return {"error": f"{type(exc).__name__}: {exc}"}
+    if action == "maintenance":
+        return await _maintenance(step, unit)
     client = _client(step["target"])
     try:
         if not await client.connect():
@@ -136,6 +146,43 @@ async def _attack_step(step: dict[str, Any]) -> dict[str, Any]:
         else:
             return {"error": f"unknown action {action}"}
         return {"error": str(resp)} if resp.isError() else {"sent": True}
+    except (ModbusException, OSError) as exc:
+        return {"error": str(exc)}
+    finally:
+        client.close()
+
+
+async def _maintenance(step: dict[str, Any], unit: int) -> dict[str, Any]:
+    """A documented engineering change: read a (new) holding-register range, write a setpoint.
+
+    One connection, like an engineering tool's online session: ``reads`` reads of
+    ``read_count`` registers at ``read_address`` every ``interval_s``, the setpoint write, and
+    ``reads`` more reads to verify.
+    """
+    client = _client(step["target"])
+    reads = int(step.get("reads", 3))
+    interval = float(step.get("interval_s", 0.5))
+    done: dict[str, Any] = {"reads": 0}
+    try:
+        if not await client.connect():
+            return {"error": "connect failed"}
+        for phase in ("before", "after"):
+            if phase == "after":
+                resp = await client.write_register(
+                    int(step["write_address"]), int(step["write_value"]), device_id=unit)
+                if resp.isError():
+                    return {"error": str(resp)}
+                done["written"] = {"address": int(step["write_address"]),
+                                   "value": int(step["write_value"])}
+            for _ in range(reads):
+                rr = await client.read_holding_registers(
+                    int(step["read_address"]), count=int(step["read_count"]), device_id=unit)
+                if rr.isError():
+                    return {"error": str(rr)}
+                done["reads"] += 1
+                done[f"registers_{phase}"] = list(rr.registers)
+                await asyncio.sleep(interval)
+        return done
     except (ModbusException, OSError) as exc:
         return {"error": str(exc)}
     finally:
