@@ -29,13 +29,23 @@ THRESHOLD = 0.6
 def builtin_dissectors() -> list[type[Dissector]]:
     """The dissectors shipped with otsight (imported here, not at package import)."""
     from .bacnet.dissector import BacnetDissector
+    from .dhcp.dissector import DhcpDissector, Dhcpv6Dissector
     from .dnp3.dissector import Dnp3Dissector, Dnp3UdpDissector
+    from .dns.dissector import (
+        DnsDissector,
+        DnsTcpDissector,
+        LlmnrDissector,
+        LlmnrTcpDissector,
+        MdnsDissector,
+        NbnsDissector,
+    )
     from .enip.dissector import EnipDissector, EnipUdpDissector
     from .iec104.dissector import Iec104Dissector
     from .modbus.dissector import ModbusDissector
     from .mqtt.dissector import MqttDissector
     from .opcua.dissector import OpcuaDissector
     from .s7comm.dissector import S7Dissector
+    from .ssdp.dissector import SsdpDissector
     from .ssh.dissector import SshDissector
     from .tls.dissector import TlsDissector
 
@@ -52,6 +62,15 @@ def builtin_dissectors() -> list[type[Dissector]]:
         MqttDissector,
         TlsDissector,
         SshDissector,
+        DhcpDissector,
+        Dhcpv6Dissector,
+        DnsDissector,
+        DnsTcpDissector,
+        MdnsDissector,
+        LlmnrDissector,
+        LlmnrTcpDissector,
+        NbnsDissector,
+        SsdpDissector,
     ]
 
 

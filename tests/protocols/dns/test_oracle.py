@@ -240,3 +240,18 @@ def test_suricata_verify_mdns() -> None:
         ("92e80812._sub._apple-mobdev2._tcp.local", "PTR"),
         ("_apple-pairable._tcp.local", "PTR"),
     ]
+
+
+def test_suricata_verify_llmnr_authority_additional() -> None:
+    """llmnr-authority-additional: 4 UDP llmnr events; rules match authority ``local``,
+    additional ``ns.local`` (1 each), question ``testhost.local`` (2), answer ``server.local``."""
+    events = [
+        e
+        for e in _run(SV + "llmnr/llmnr-authority-additional/input.pcap")
+        if isinstance(e, LlmnrMessage)
+    ]
+    assert len(events) == 4
+    assert sum(any(r["name"] == "local" for r in e.authority) for e in events) == 1
+    assert sum(any(r["name"] == "ns.local" for r in e.additional) for e in events) == 1
+    assert sum(any(q["name"] == "testhost.local" for q in e.questions) for e in events) == 2
+    assert sum(any(r["name"] == "server.local" for r in e.answers) for e in events) == 1

@@ -35,9 +35,6 @@ class DnsDissector(Dissector):
     nbns: ClassVar[bool] = False
     mdns: ClassVar[bool] = False
 
-    def __init__(self, flow: FlowContext) -> None:
-        super().__init__(flow)
-
     @classmethod
     def probe(cls, data: bytes, direction: int) -> float:
         score = plausibility(data, nbns=cls.nbns, any_opcode=cls is not DnsDissector)
