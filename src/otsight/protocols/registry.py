@@ -40,11 +40,13 @@ def builtin_dissectors() -> list[type[Dissector]]:
         NbnsDissector,
     )
     from .enip.dissector import EnipDissector, EnipUdpDissector
+    from .http.dissector import HttpDissector
     from .iec104.dissector import Iec104Dissector
     from .modbus.dissector import ModbusDissector
     from .mqtt.dissector import MqttDissector
     from .opcua.dissector import OpcuaDissector
     from .s7comm.dissector import S7Dissector
+    from .snmp.dissector import SnmpDissector
     from .ssdp.dissector import SsdpDissector
     from .ssh.dissector import SshDissector
     from .tls.dissector import TlsDissector
@@ -71,6 +73,8 @@ def builtin_dissectors() -> list[type[Dissector]]:
         LlmnrTcpDissector,
         NbnsDissector,
         SsdpDissector,
+        HttpDissector,
+        SnmpDissector,
     ]
 
 

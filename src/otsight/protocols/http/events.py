@@ -1,0 +1,77 @@
+"""HTTP events: one per request head, one per response head, and cleartext credentials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ...core.events import Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpEvent(Event):
+    protocol: ClassVar[str] = "http"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpRequest(HttpEvent):
+    """A request head (client -> server)."""
+
+    method: str
+    uri: str
+    version: str  # "HTTP/1.1"
+    host: str | None
+    user_agent: str | None
+    authorization_scheme: str | None  # "Basic", "Digest", "Bearer", "NTLM", ... (never the value)
+    content_length: int | None
+    chunked: bool
+
+    @property
+    def action(self) -> str:
+        return "request"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpResponse(HttpEvent):
+    """A response head (server -> client), paired in order with the request it answers."""
+
+    version: str
+    status_code: int
+    reason: str
+    server: str | None
+    content_type: str | None
+    content_length: int | None
+    chunked: bool
+    www_authenticate: str | None  # the challenge schemes, e.g. "Basic realm=..." (as sent)
+    request_method: str | None  # the paired request's method (None: no request seen)
+    request_uri: str | None
+    matched: bool
+
+    @property
+    def action(self) -> str:
+        return "response"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpCredential(HttpEvent):
+    """Credentials sent in clear (Basic authentication). The user name only: never the password."""
+
+    scheme: str  # "Basic"
+    user_name: str | None  # None when the Basic value could not be decoded
+    password_present: bool
+    uri: str
+    host: str | None
+
+    @property
+    def action(self) -> str:
+        return "cleartext-credential"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpMalformed(HttpEvent):
+    reason: str
+    length: int
+
+    @property
+    def action(self) -> str:
+        return "malformed"

@@ -1,0 +1,152 @@
+"""HTTP/1.x parsing: start lines, header blocks and body framing (sans-IO, bounded)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+
+from ...core.errors import Malformed, NeedMoreData
+
+MAX_HEAD = 64 * 1024  # a head longer than this is not HTTP we will parse
+MAX_HEADERS = 200
+MAX_CHUNK_LINE = 1024
+
+METHODS = frozenset(
+    {
+        "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH",
+        "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT",
+        "SEARCH", "NOTIFY", "SUBSCRIBE", "UNSUBSCRIBE", "M-SEARCH", "M-POST", "MKCALENDAR",
+        "ACL", "MERGE", "CHECKOUT", "LINK", "UNLINK", "VERSION-CONTROL",
+    }
+)
+_REQUEST_LINE = re.compile(rb"^([A-Z][A-Z0-9_-]{0,19}) (\S{1,8192}) (HTTP/\d\.\d)\r?$")
+_STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: ([^\r\n]*))?\r?$")
+_TOKEN = re.compile(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def looks_like_http(data: bytes) -> float:
+    """Score a first payload: a request line with a known method or a status line."""
+    line = data[:8200].split(b"\n", 1)[0]
+    if data.startswith(b"HTTP/1.") and len(data) >= 12:
+        return 0.9 if _STATUS_LINE.match(line) else (0.5 if b"\n" not in data else 0.0)
+    head = data[:12].split(b" ", 1)
+    if len(head) == 2 and head[0].decode("ascii", "replace") in METHODS:
+        if _REQUEST_LINE.match(line):
+            return 0.9
+        if b"\n" not in data and len(data) < 8200:
+            return 0.5  # a request line still arriving
+    return 0.0
+
+
+@dataclass(slots=True)
+class Head:
+    """A parsed start line plus headers (names lower-cased, first value kept, order kept)."""
+
+    is_request: bool
+    version: str
+    method: str = ""
+    uri: str = ""
+    status_code: int = 0
+    reason: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    @property
+    def chunked(self) -> bool:
+        te = self.headers.get("transfer-encoding", "")
+        return "chunked" in te.lower()
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.headers.get("content-length")
+        if value is None:
+            return None
+        value = value.split(",")[0].strip()
+        if not value.isdigit() or len(value) > 18:
+            return None
+        return int(value)
+
+
+def head_length(buf: bytes | bytearray) -> int:
+    """Length of the head at the start of ``buf`` (up to and including the blank line)."""
+    end = buf.find(b"\r\n\r\n", 0, MAX_HEAD)
+    alt = buf.find(b"\n\n", 0, MAX_HEAD)
+    if end < 0 and alt < 0:
+        if len(buf) >= MAX_HEAD:
+            raise Malformed("HTTP head too long")
+        raise NeedMoreData
+    if end >= 0 and (alt < 0 or end + 2 <= alt):
+        return end + 4
+    return alt + 2
+
+
+def parse_head(raw: bytes) -> Head:
+    """Parse a head (start line + header fields); raise Malformed if it is not HTTP/1.x."""
+    lines = raw.split(b"\n")
+    start = lines[0]
+    m = _REQUEST_LINE.match(start)
+    if m:
+        method = m.group(1).decode("ascii")
+        head = Head(True, m.group(3).decode("ascii"), method=method,
+                    uri=m.group(2).decode("latin-1"))
+    else:
+        s = _STATUS_LINE.match(start)
+        if not s:
+            raise Malformed("not an HTTP start line")
+        reason = (s.group(3) or b"").decode("latin-1").rstrip("\r")
+        head = Head(False, s.group(1).decode("ascii"), status_code=int(s.group(2)), reason=reason)
+    count = 0
+    last: str | None = None
+    for raw_line in lines[1:]:
+        line = raw_line.rstrip(b"\r")
+        if not line:
+            continue
+        if line[:1] in (b" ", b"\t") and last is not None:  # obsolete line folding
+            head.headers[last] += " " + line.strip().decode("latin-1")
+            continue
+        name, sep, value = line.partition(b":")
+        if not sep or not _TOKEN.match(name):
+            raise Malformed("bad header field")
+        count += 1
+        if count > MAX_HEADERS:
+            raise Malformed("too many header fields")
+        last = name.decode("ascii").lower()
+        head.headers.setdefault(last, value.strip().decode("latin-1"))
+    return head
+
+
+def chunk_size(line: bytes) -> int:
+    """The size of a chunk from its size line (extensions ignored)."""
+    text = line.split(b";", 1)[0].strip()
+    if not text or len(text) > 16:
+        raise Malformed("bad chunk size line")
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise Malformed("bad chunk size line") from None
+
+
+def basic_user(value: str) -> tuple[str | None, bool]:
+    """The user name of a Basic credential value and whether a password follows (never it)."""
+    token = value.strip()
+    try:
+        decoded = base64.b64decode(token, validate=True)
+    except (binascii.Error, ValueError):
+        return None, False
+    user, sep, password = decoded.partition(b":")
+    return user.decode("utf-8", "replace"), bool(sep and password)
+
+
+def could_start_message(prefix: bytes | bytearray) -> bool:
+    """Whether ``prefix`` (a head still arriving) can begin a request or status line."""
+    probe = bytes(prefix[:16])
+    if probe.startswith(b"HTTP/") or b"HTTP/".startswith(probe[:5]):
+        return True
+    word, space, _ = probe.partition(b" ")
+    if space:
+        return word.decode("latin-1") in METHODS
+    return len(word) <= 20 and all(65 <= c <= 90 or c == 45 for c in word)
