@@ -368,7 +368,7 @@ def _cases() -> list[Case]:
     add("llc-stp", 1, llc_frame(stp), macs(dst="01:80:c2:00:00:00"), l3=L3_LLC, l3_off=14)
     cdp = bytes.fromhex("aaaa0300000c2000") + bytes(20)
     add("snap-cdp", 1, llc_frame(cdp, dst="01:00:0c:cc:cc:cc"),
-        macs(dst="01:00:0c:cc:cc:cc"), l3=L3_LLC, l3_off=14, ethertype=0x2000)
+        macs(dst="01:00:0c:cc:cc:cc"), l3=L3_LLC, l3_off=22, ethertype=0x2000)
     snap_ip = bytes.fromhex("aaaa030000000800") + tcp4()
     add("snap-ipv4", 1, llc_frame(snap_ip, dst=MAC_B), macs(), ip4(22), tcp_cols(42))
     add("mpls-ipv4", 1,

@@ -105,7 +105,7 @@ def _ethertype_after_l2(
                     p += 8
                     continue
                 l3[i] = L3_LLC
-                return p, pid
+                return p + 8, pid  # the payload follows the SNAP header (CDP, ...)
             l3[i] = L3_LLC
             return p, 0
         else:

@@ -29,6 +29,7 @@ THRESHOLD = 0.6
 def builtin_dissectors() -> list[type[Dissector]]:
     """The dissectors shipped with otsight (imported here, not at package import)."""
     from .bacnet.dissector import BacnetDissector
+    from .coap.dissector import CoapDissector
     from .dhcp.dissector import DhcpDissector, Dhcpv6Dissector
     from .dnp3.dissector import Dnp3Dissector, Dnp3UdpDissector
     from .dns.dissector import (
@@ -75,15 +76,18 @@ def builtin_dissectors() -> list[type[Dissector]]:
         SsdpDissector,
         HttpDissector,
         SnmpDissector,
+        CoapDissector,
     ]
 
 
 def builtin_frame_dissectors() -> list[type[FrameDissector]]:
     """Link-layer dissectors shipped with otsight."""
     from .arp.dissector import ArpDissector
+    from .cdp.dissector import CdpDissector
+    from .dcp.dissector import DcpDissector
     from .lldp.dissector import LldpDissector
 
-    return [ArpDissector, LldpDissector]
+    return [ArpDissector, LldpDissector, CdpDissector, DcpDissector]
 
 
 def plugin_dissectors() -> list[type[Dissector]]:
@@ -186,9 +190,15 @@ class FrameDispatcher:
                 self.by_type.setdefault(ethertype, []).append(instance)
         self.ethertypes = frozenset(self.by_type)
         self.events: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
 
     def on_frame(self, data: bytes, ctx: FrameContext) -> None:
         for dissector in self.by_type.get(ctx.ethertype, ()):
-            for event in dissector.on_frame(data, ctx):
-                self.events[event.protocol] += 1
-                self.sink(event)
+            try:
+                for event in dissector.on_frame(data, ctx):
+                    self.events[event.protocol] += 1
+                    self.sink(event)
+            except Exception:  # a broken dissector never stops the others: counted, logged
+                self.errors[dissector.name] += 1
+                if self.errors[dissector.name] <= 3:
+                    log.exception("%s failed on frame %d", dissector.name, ctx.frame)

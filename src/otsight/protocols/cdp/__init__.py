@@ -1,0 +1,1 @@
+"""CDP: what Cisco switches and routers say about themselves and their ports."""

@@ -1,0 +1,1 @@
+"""Profinet DCP: discovery and configuration (naming, addressing) of Profinet devices."""
