@@ -62,6 +62,9 @@ def analyze_command(
     if not captures and not interface:
         err.print("[red]error:[/] give capture files, directories, - for stdin, or --interface")
         raise typer.Exit(2)
+    if json_out and events is not None and str(events) == "-":
+        err.print("[red]error:[/] --json and --events - would both write to standard output")
+        raise typer.Exit(2)
     started = time.perf_counter()
     sink: JsonlSink | None = None
     selector: DissectorSelector | None = None
@@ -98,7 +101,9 @@ def analyze_command(
         data["elapsed_s"] = round(elapsed, 3)
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
-        _render(result.summary, top, elapsed, Console())
+        # With --events - the events own standard output; the summary goes to stderr.
+        to_stderr = events is not None and str(events) == "-"
+        _render(result.summary, top, elapsed, Console(stderr=to_stderr))
     if result.errors:
         raise typer.Exit(1)
 
