@@ -176,3 +176,25 @@ def test_live_capture_end_to_end_in_a_private_namespace() -> None:
         assert data["inputs"][0]["name"] == "live:lo"
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_events_of_the_bundled_lab_capture_match_its_truth(tmp_path: Path) -> None:
+    """The demo capture: the attacker's writes and listen-only command appear as events
+    inside the windows truth.json gives, with ECS names."""
+    root = Path(__file__).resolve().parents[2] / "examples" / "lab-manipulation"
+    truth = json.loads((root / "truth.json").read_text())
+    out = tmp_path / "events.jsonl"
+    res = _otsight("analyze", "--json", "--events", str(out), str(root / "capture.pcap"))
+    assert res.returncode == 0, res.stderr.decode()
+    assert json.loads(res.stdout)["dissected"]["modbus"]["events"] > 100
+    docs = [json.loads(line) for line in out.read_text().splitlines()]
+    attacker = next(d["ips"][0] for d in truth["devices"] if d["name"] == "atk")
+    steps = {s["step_id"]: s for s in truth["attack_steps"]}
+    by_attacker = [d for d in docs if d.get("source", {}).get("ip") == attacker
+                   and d["event"]["module"] == "modbus"]
+    actions = {d["event"]["action"] for d in by_attacker}
+    assert {"write-single-register", "write-multiple-registers", "diagnostics"} <= actions
+    first, last = min(s["start"] for s in steps.values()), max(s["end"] for s in steps.values())
+    assert all(first - 0.5 <= d["otsight"]["ts"] <= last + 0.5 for d in by_attacker)
+    listen_only = [d for d in by_attacker if d["modbus"].get("sub_function") == 4]
+    assert len(listen_only) == 1
