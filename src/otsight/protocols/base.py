@@ -130,3 +130,43 @@ class FrameDissector:
         """Base event fields of a frame event."""
         return {"ts": ctx.ts_ns / 1e9, "frame": ctx.frame, "src_mac": ctx.src_mac,
                 "dst_mac": ctx.dst_mac, "vlan": ctx.vlan or None}
+
+
+class FramedDissector(Dissector):
+    """A TCP dissector whose messages carry their own length (MBAP, UA-TCP, MQTT, TPKT...).
+
+    Subclasses say how long the message at the start of a buffer is, how to turn one message
+    into an event, and which event reports skipped bytes; buffering per direction, resync after
+    gaps and the malformed accounting are done once, here.
+    """
+
+    framing: ClassVar[str] = "messages"  # named in the malformed event's reason
+
+    def __init__(self, flow: FlowContext) -> None:
+        super().__init__(flow)
+        self.buffers = (StreamBuffer(), StreamBuffer())
+
+    def message_length(self, buf: bytes | bytearray) -> int:
+        """Length of the message at the start of ``buf``; NeedMoreData or Malformed."""
+        raise NotImplementedError
+
+    def message(self, direction: int, msg: bytes, ts_ns: int, frame: int) -> Event:
+        """The event of one whole message."""
+        raise NotImplementedError
+
+    def skipped(self, direction: int, nbytes: int, ts_ns: int, frame: int) -> Event:
+        """The event reporting ``nbytes`` that could not start a message."""
+        raise NotImplementedError
+
+    def on_gap(self, direction: int, nbytes: int) -> None:
+        self.buffers[direction].reset()
+
+    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
+        buf = self.buffers[direction]
+        buf.feed(data)
+        before = buf.skipped
+        for msg in buf.messages(self.message_length):
+            yield self.message(direction, msg, ts_ns, frame)
+        if buf.skipped != before:
+            self.malformed += 1
+            yield self.skipped(direction, buf.skipped - before, ts_ns, frame)

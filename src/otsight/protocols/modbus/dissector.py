@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from ...core.errors import Malformed
 from ...core.events import Event
 from ...core.plugins import FROM_ORIGINATOR, FlowContext
-from ..base import Dissector, StreamBuffer
+from ..base import FramedDissector
 from .codes import MEI_TYPES, diagnostic_name, exception_name, function_name
 from .events import ModbusMalformed, ModbusRequest, ModbusResponse
 from .parser import Pdu, adu_length, looks_like_modbus, parse_request, parse_response
@@ -18,14 +17,13 @@ MAX_PENDING = 1024  # unanswered requests kept per flow
 PENDING_TIMEOUT_NS = 60 * 1_000_000_000
 
 
-class ModbusDissector(Dissector):
+class ModbusDissector(FramedDissector):
     name: ClassVar[str] = "modbus"
     transport: ClassVar[str] = "tcp"
     ports: ClassVar[frozenset[int]] = frozenset({502})
 
     def __init__(self, flow: FlowContext) -> None:
         super().__init__(flow)
-        self.buffers = (StreamBuffer(), StreamBuffer())
         # Requests come from the client: the side not on port 502, else the originator.
         if flow.orig_port in self.ports and flow.resp_port not in self.ports:
             self.client_direction = 1 - FROM_ORIGINATOR
@@ -37,26 +35,19 @@ class ModbusDissector(Dissector):
     def probe(cls, data: bytes, direction: int) -> float:
         return looks_like_modbus(data)
 
-    def on_gap(self, direction: int, nbytes: int) -> None:
-        self.buffers[direction].reset()
+    def message_length(self, buf: bytes | bytearray) -> int:
+        return adu_length(buf)
 
-    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
-        buf = self.buffers[direction]
-        buf.feed(data)
-        skipped = buf.skipped
-        for adu in buf.messages(adu_length):
-            yield self._message(direction, adu, ts_ns, frame)
-        if buf.skipped != skipped:
-            self.malformed += 1
-            yield ModbusMalformed(
-                ts=ts_ns / 1e9,
-                frame=frame,
-                reason="bytes that do not frame as MBAP skipped",
-                length=buf.skipped - skipped,
-                **self.endpoints(direction),
-            )
+    def skipped(self, direction: int, nbytes: int, ts_ns: int, frame: int) -> Event:
+        return ModbusMalformed(
+            ts=ts_ns / 1e9,
+            frame=frame,
+            reason="bytes that do not frame as MBAP skipped",
+            length=nbytes,
+            **self.endpoints(direction),
+        )
 
-    def _message(self, direction: int, adu: bytes, ts_ns: int, frame: int) -> Event:
+    def message(self, direction: int, adu: bytes, ts_ns: int, frame: int) -> Event:
         base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
         try:
             if direction == self.client_direction:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from ...core.errors import Malformed
 from ...core.events import Event
 from ...core.plugins import FROM_ORIGINATOR, FlowContext
-from ..base import Dissector, StreamBuffer
+from ..base import FramedDissector
 from .codes import (
     CONNACK,
     CONNECT,
@@ -42,14 +42,13 @@ PENDING_TIMEOUT_NS = 120 * 1_000_000_000
 NO_ID = -1
 
 
-class MqttDissector(Dissector):
+class MqttDissector(FramedDissector):
     name: ClassVar[str] = "mqtt"
     transport: ClassVar[str] = "tcp"
     ports: ClassVar[frozenset[int]] = frozenset({1883})
 
     def __init__(self, flow: FlowContext) -> None:
         super().__init__(flow)
-        self.buffers = (StreamBuffer(), StreamBuffer())
         self.level: int | None = None
         if flow.orig_port in self.ports and flow.resp_port not in self.ports:
             self.client_direction = 1 - FROM_ORIGINATOR
@@ -62,24 +61,17 @@ class MqttDissector(Dissector):
     def probe(cls, data: bytes, direction: int) -> float:
         return looks_like_mqtt(data)
 
-    def on_gap(self, direction: int, nbytes: int) -> None:
-        self.buffers[direction].reset()
+    def message_length(self, buf: bytes | bytearray) -> int:
+        return frame_length(buf)
 
-    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
-        buf = self.buffers[direction]
-        buf.feed(data)
-        skipped = buf.skipped
-        for msg in buf.messages(frame_length):
-            yield self._message(direction, msg, ts_ns, frame)
-        if buf.skipped != skipped:
-            self.malformed += 1
-            yield MqttMalformed(
-                ts=ts_ns / 1e9,
-                frame=frame,
-                reason="bytes that do not frame as MQTT skipped",
-                length=buf.skipped - skipped,
-                **self.endpoints(direction),
-            )
+    def skipped(self, direction: int, nbytes: int, ts_ns: int, frame: int) -> Event:
+        return MqttMalformed(
+            ts=ts_ns / 1e9,
+            frame=frame,
+            reason="bytes that do not frame as MQTT skipped",
+            length=nbytes,
+            **self.endpoints(direction),
+        )
 
     def on_end(self, ts_ns: int) -> Iterable[Event]:
         for direction, buf in enumerate(self.buffers):
@@ -94,7 +86,7 @@ class MqttDissector(Dissector):
                 )
                 buf.reset()
 
-    def _message(self, direction: int, msg: bytes, ts_ns: int, frame: int) -> Event:
+    def message(self, direction: int, msg: bytes, ts_ns: int, frame: int) -> Event:
         base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
         try:
             p = parse_packet(msg, self.level)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from ...core.errors import Malformed
 from ...core.events import Event
 from ...core.plugins import FlowContext
-from ..base import Dissector, StreamBuffer
+from ..base import FramedDissector
 from .codes import (
     CHUNK_TYPES,
     POLICY_PREFIX,
@@ -25,14 +24,13 @@ from .parser import Message, frame_length, looks_like_opcua, parse_message
 MAX_PENDING = 1024
 
 
-class OpcuaDissector(Dissector):
+class OpcuaDissector(FramedDissector):
     name: ClassVar[str] = "opcua"
     transport: ClassVar[str] = "tcp"
     ports: ClassVar[frozenset[int]] = frozenset({4840})
 
     def __init__(self, flow: FlowContext) -> None:
         super().__init__(flow)
-        self.buffers = (StreamBuffer(), StreamBuffer())
         self.policy_none: bool | None = None  # from the OPN seen on this flow
         # (direction, request id) -> (ts_ns, frame) of requests
         self.pending: OrderedDict[tuple[int, int], tuple[int, int]] = OrderedDict()
@@ -41,26 +39,19 @@ class OpcuaDissector(Dissector):
     def probe(cls, data: bytes, direction: int) -> float:
         return looks_like_opcua(data)
 
-    def on_gap(self, direction: int, nbytes: int) -> None:
-        self.buffers[direction].reset()
+    def message_length(self, buf: bytes | bytearray) -> int:
+        return frame_length(buf)
 
-    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
-        buf = self.buffers[direction]
-        buf.feed(data)
-        skipped = buf.skipped
-        for msg in buf.messages(frame_length):
-            yield self._message(direction, msg, ts_ns, frame)
-        if buf.skipped != skipped:
-            self.malformed += 1
-            yield OpcuaMalformed(
-                ts=ts_ns / 1e9,
-                frame=frame,
-                reason="bytes that do not frame as UA-TCP skipped",
-                length=buf.skipped - skipped,
-                **self.endpoints(direction),
-            )
+    def skipped(self, direction: int, nbytes: int, ts_ns: int, frame: int) -> Event:
+        return OpcuaMalformed(
+            ts=ts_ns / 1e9,
+            frame=frame,
+            reason="bytes that do not frame as UA-TCP skipped",
+            length=nbytes,
+            **self.endpoints(direction),
+        )
 
-    def _message(self, direction: int, msg: bytes, ts_ns: int, frame: int) -> Event:
+    def message(self, direction: int, msg: bytes, ts_ns: int, frame: int) -> Event:
         base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
         try:
             m = parse_message(msg, self.policy_none)
