@@ -13,10 +13,7 @@ from __future__ import annotations
 import io
 import os
 import struct
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +28,7 @@ from otsight.capture.pcapng import read_pcapng
 from otsight.capture.sources import read_stream
 from otsight.capture.stream import ChunkReader
 from otsight.core.errors import CaptureError
+from otsight.testing.nojit import rerun_without_jit
 
 from .builders import (
     LINKTYPE_RAW,
@@ -492,35 +490,4 @@ def test_fuzz_kernels_are_plain_python_without_jit() -> None:
 @pytest.mark.skipif(NOJIT, reason="this is the no-JIT run already")
 @pytest.mark.timeout(600, method="thread")
 def test_kernels_stay_in_bounds_without_jit() -> None:
-    root = Path(__file__).resolve().parents[2]
-    env = {
-        **os.environ,
-        "NUMBA_DISABLE_JIT": "1",
-        "OTSIGHT_FUZZ_EXAMPLES": os.environ.get("OTSIGHT_FUZZ_EXAMPLES_NOJIT", "100"),
-    }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(Path(__file__).resolve()),
-            # every test of this module but this one (-k also matches the module's name, so
-            # "-k test_fuzz_" would select everything anyway)
-            "-k",
-            "not test_kernels_stay_in_bounds_without_jit",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-W",
-            "ignore::RuntimeWarning",
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    assert " passed" in result.stdout
-    assert "skipped" not in result.stdout.splitlines()[-1]
+    rerun_without_jit(__file__, "test_kernels_stay_in_bounds_without_jit")

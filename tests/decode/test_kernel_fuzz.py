@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +37,7 @@ from otsight.decode.table import (
     L3_OTHER,
     PacketTable,
 )
+from otsight.testing.nojit import rerun_without_jit
 from otsight.testing.packets import arp, ethernet, ip_bytes, mac_bytes
 
 from .test_kernel import (
@@ -454,33 +452,4 @@ def test_fuzz_kernel_is_plain_python_without_jit() -> None:
 @pytest.mark.skipif(NOJIT, reason="this is the no-JIT run already")
 @pytest.mark.timeout(600, method="thread")
 def test_kernel_stays_in_bounds_without_jit() -> None:
-    root = Path(__file__).resolve().parents[2]
-    env = {
-        **os.environ,
-        "NUMBA_DISABLE_JIT": "1",
-        "OTSIGHT_FUZZ_EXAMPLES": os.environ.get("OTSIGHT_FUZZ_EXAMPLES_NOJIT", "100"),
-    }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(Path(__file__).resolve()),
-            "-k",
-            "not test_kernel_stays_in_bounds_without_jit",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-W",
-            "ignore::RuntimeWarning",
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    assert " passed" in result.stdout
-    assert "skipped" not in result.stdout.splitlines()[-1]
+    rerun_without_jit(__file__, "test_kernel_stays_in_bounds_without_jit")
