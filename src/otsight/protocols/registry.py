@@ -29,6 +29,7 @@ THRESHOLD = 0.6
 def builtin_dissectors() -> list[type[Dissector]]:
     """The dissectors shipped with otsight (imported here, not at package import)."""
     from .bacnet.dissector import BacnetDissector
+    from .cleartext.dissector import FtpDissector, TelnetDissector
     from .coap.dissector import CoapDissector
     from .dhcp.dissector import DhcpDissector, Dhcpv6Dissector
     from .dnp3.dissector import Dnp3Dissector, Dnp3UdpDissector
@@ -77,6 +78,8 @@ def builtin_dissectors() -> list[type[Dissector]]:
         HttpDissector,
         SnmpDissector,
         CoapDissector,
+        TelnetDissector,
+        FtpDissector,
     ]
 
 

@@ -1,0 +1,1 @@
+"""Cleartext logins: Telnet and FTP (user names only; passwords are never kept)."""
