@@ -301,7 +301,7 @@ def test_normal_with_iiot_extras(tmp_path: Path) -> None:
     _require()
     from otsight.lab.runner import extras_available
 
-    available = extras_available(("opcua", "mqtt"))
+    available = extras_available(("opcua", "mqtt", "camera", "dhcp", "bacnet"))
     truth = _run("normal", tmp_path, duration=10.0)
     _check_common(tmp_path, truth, hmi_write=False)
     pcap = tmp_path / "capture.pcap"
@@ -327,5 +327,79 @@ def test_normal_with_iiot_extras(tmp_path: Path) -> None:
                            "mqtt.topic")
             assert pubs, sensor
             assert all(row[0].startswith("plant/") for row in pubs)
+    _check_camera(pcap, truth, available["camera"] is None)
+    _check_dhcp(pcap, truth, available["dhcp"] is None)
+    _check_bacnet(pcap, truth, available["bacnet"] is None)
     if any(available.values()):
         pytest.skip(f"extras not installed, checked without them: {available}")
+
+
+def _check_camera(pcap: Path, truth: dict[str, Any], ran: bool) -> None:
+    names = {d["name"] for d in truth["devices"]}
+    assert ({"cam1", "vms"} <= names) == ran
+    if not ran:
+        return
+    cam = next(d for d in truth["devices"] if d["name"] == "cam1")
+    assert cam["role"] == "camera"
+    cam_ip, vms_ip = cam["ips"][0], _dev(truth, "vms")[0]
+    conv = next(c for c in truth["conversations"] if c["protocol"] == "http")
+    user = conv["auth_user"]
+    assert user
+    # The camera's responses carry its embedded-web-server header; deviceInfo its identity.
+    servers = _tshark(pcap, f"http.response && ip.src=={cam_ip}", "http.server")
+    assert servers
+    assert all(row[0] == "App-webs/" for row in servers)
+    xml = _tshark(pcap, f'http.response && ip.src=={cam_ip} && http.content_type contains "xml"',
+                  "http.file_data")
+    assert xml
+    body = xml[0][0]
+    assert "<DeviceInfo" in body
+    for value in (cam["model"], cam["firmware"], cam["vendor"]):
+        assert value in body, value
+    # The VMS pulls snapshots with HTTP Basic auth as the user of truth.json.
+    auth = _tshark(pcap, f'http.request && ip.src=={vms_ip} && http.request.uri=="/snapshot.jpg"',
+                   "http.authbasic")
+    assert len(auth) >= 3
+    assert all(row[0].split(":", 1)[0] == user for row in auth)
+    jpegs = _tshark(pcap, f"ip.src=={cam_ip} && image-jfif", "frame.time_epoch")
+    assert len(jpegs) >= 3
+
+
+def _check_dhcp(pcap: Path, truth: dict[str, Any], ran: bool) -> None:
+    names = {d["name"] for d in truth["devices"]}
+    assert ({"infra", "wks"} <= names) == ran
+    if not ran:
+        return
+    wks = next(d for d in truth["devices"] if d["name"] == "wks")
+    assert wks["addressing"] == "dhcp"
+    rows = _tshark(pcap, f"dhcp.option.dhcp==3 && eth.src=={wks['macs'][0]}",
+                   "dhcp.option.hostname", "dhcp.option.vendor_class_id",
+                   "dhcp.option.requested_ip_address")
+    assert rows
+    assert all(r[0] == wks["hostname"] and r[1] == "MSFT 5.0" for r in rows)
+    assert rows[0][2] == wks["ips"][0]
+    acks = _tshark(pcap, f"dhcp.option.dhcp==5 && dhcp.ip.your=={wks['ips'][0]}",
+                   "frame.time_epoch")
+    assert acks
+    # ... and the workstation then uses the leased address (ARP announces/queries from it).
+    assert _tshark(pcap, f"eth.src=={wks['macs'][0]}", "frame.time_epoch")
+
+
+def _check_bacnet(pcap: Path, truth: dict[str, Any], ran: bool) -> None:
+    names = {d["name"] for d in truth["devices"]}
+    assert ({"bac1", "bms"} <= names) == ran
+    if not ran:
+        return
+    bac = next(d for d in truth["devices"] if d["name"] == "bac1")
+    bac_ip, bms_ip = bac["ips"][0], _dev(truth, "bms")[0]
+    who_is = _tshark(pcap, f"bacapp.unconfirmed_service==8 && ip.src=={bms_ip}",
+                     "frame.time_epoch")
+    assert len(who_is) >= 2
+    i_am = _tshark(pcap, f"bacapp.unconfirmed_service==0 && ip.src=={bac_ip}",
+                   "bacapp.instance_number", "bacapp.vendor_identifier")
+    assert len(i_am) >= 2
+    assert all(row[1] == "7" for row in i_am)  # Siemens Schweiz AG
+    for value in (bac["vendor"], bac["model"], bac["firmware"]):
+        acks = _tshark(pcap, f'bacapp.type==3 && bacapp.confirmed_service==12 && '
+                       f'ip.src=={bac_ip} && frame contains "{value}"', "frame.time_epoch")
+        assert acks, value

@@ -141,3 +141,73 @@ def test_host_names_are_checked() -> None:
         topology.Topology([topology.Host("Bad_Name", "192.0.2.1", 24, "02:00:00:00:00:01")])
     with pytest.raises(ValueError, match="unique"):
         topology.Topology([topology.Host("a", "192.0.2.1", 24, "02:00:00:00:00:01")] * 2)
+
+
+def test_extras_are_consistent_and_in_the_schema() -> None:
+    from otsight.lab.scenarios import EXTRAS
+
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    devices = [*PLANT, ATTACKER, *(d for devs, _ in EXTRAS.values() for d in devs)]
+    assert len({d.name for d in devices}) == len(devices)
+    assert len({d.mac for d in devices}) == len(devices)
+    assert len({d.ip for d in devices}) == len(devices)
+    assert all(d.ip.startswith("192.0.2.") for d in devices)
+    truth = _truth()
+    truth.devices.extend(d for devs, _ in EXTRAS.values() for d in devs)
+    truth.conversations.extend(c for _, convs in EXTRAS.values() for c in convs)
+    doc = json.loads(json.dumps(truth.to_dict()))
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    by_name = {d["name"]: d for d in doc["devices"]}
+    assert by_name["cam1"]["role"] == "camera"
+    assert by_name["cam1"]["macs"][0].startswith("44:19:b6")  # Hikvision OUI
+    assert by_name["wks"]["addressing"] == "dhcp"
+    http = next(c for c in doc["conversations"] if c["protocol"] == "http")
+    assert http["auth_user"]
+    from otsight.lab.scenarios import VMS_PASSWORD
+
+    assert VMS_PASSWORD not in json.dumps(doc)
+
+
+def test_camera_documents() -> None:
+    from xml.etree import ElementTree
+
+    from otsight.lab.agents.camera import basic_auth, device_info_xml, snapshot_jpeg
+
+    doc = ElementTree.fromstring(device_info_xml({
+        "model": "DS-2CD2143G2-I", "serial": "S<1>", "firmware": "V5.7.3 build 220112",
+        "vendor": "Hikvision"}))
+    ns = "{http://www.hikvision.com/ver20/XMLSchema}"
+    assert doc.findtext(f"{ns}model") == "DS-2CD2143G2-I"
+    assert doc.findtext(f"{ns}serialNumber") == "S<1>"
+    assert doc.findtext(f"{ns}firmwareVersion") == "V5.7.3 build 220112"
+    jpeg = snapshot_jpeg(3)
+    assert jpeg[:2] == b"\xff\xd8"
+    assert jpeg[-2:] == b"\xff\xd9"
+    assert 200 <= len(jpeg) <= 1000
+    assert jpeg == snapshot_jpeg(3) != snapshot_jpeg(4)
+    assert basic_auth("u", "p") == "Basic dTpw"
+
+
+def test_dhcp_commands(tmp_path: Path) -> None:
+    from otsight.lab import dhcp
+
+    argv = dhcp.dnsmasq_argv("192.0.2.2", "192.0.2.0/24", [("54:ee:75:3a:60:60", "192.0.2.60")],
+                             120, tmp_path)
+    assert argv[:3] == ["dnsmasq", "--no-daemon", "--conf-file=/dev/null"]
+    assert {"--no-resolv", "--no-hosts", "--bind-interfaces", "--interface=eth0"} <= set(argv)
+    assert not any(a.startswith("--server") for a in argv)  # nothing to forward to
+    assert "--dhcp-range=192.0.2.100,192.0.2.149,255.255.255.0,120s" in argv
+    assert "--dhcp-host=54:ee:75:3a:60:60,192.0.2.60" in argv
+    with pytest.raises(ValueError, match="is not in"):
+        dhcp.dnsmasq_argv("10.0.0.1", "192.0.2.0/24", [], 120, tmp_path)
+    with pytest.raises(ValueError, match="is not in"):
+        dhcp.dnsmasq_argv("192.0.2.2", "192.0.2.0/24", [("m", "198.51.100.1")], 120, tmp_path)
+    conf = dhcp.dhclient_conf("ENG-WKS-07", "MSFT 5.0")
+    assert 'send host-name "ENG-WKS-07";' in conf
+    assert 'send vendor-class-identifier "MSFT 5.0";' in conf
+    with pytest.raises(ValueError, match="bad DHCP option"):
+        dhcp.dhclient_conf('x"; evil', "MSFT 5.0")
+    dhcp.write_dhclient_files(tmp_path, "ENG-WKS-07", "MSFT 5.0")
+    assert (tmp_path / "dhclient-script").stat().st_mode & 0o111
+    assert dhcp.dhclient_argv(tmp_path)[-1] == "eth0"

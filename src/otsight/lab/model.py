@@ -38,6 +38,7 @@ class Device:
     identity: Identity | None = None
     unit_id: int = 1
     attacker: bool = False
+    addressing: str = "static"  # "static", or "dhcp" (leased from the lab's DHCP server)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Conversation:
     function_codes: tuple[int, ...]
     period_s: float
     description: str
+    auth_user: str | None = None  # the user name the client logs in with (HTTP Basic, ...)
 
 
 @dataclass(slots=True)

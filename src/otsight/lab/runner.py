@@ -11,11 +11,26 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+from .dhcp import (
+    DNSMASQ_READY,
+    dhclient_argv,
+    dhcp_tools_missing,
+    dnsmasq_argv,
+    write_dhclient_files,
+)
 from .model import AttackStep, BenignChange, Device, Truth
 from .scenarios import (
+    BAC_INSTANCE,
+    BAC_VENDOR_ID,
+    BACNET_PERIOD_S,
+    CAM_SERIAL,
+    CAM_SERVER_HEADER,
+    CAMERA_PERIOD_S,
+    DHCP_LEASE_S,
     EWS_PERIOD_S,
     EXTRAS,
     HMI_POLL_S,
@@ -27,6 +42,9 @@ from .scenarios import (
     PLCS,
     PREFIX_LEN,
     SCENARIOS,
+    VMS_PASSWORD,
+    VMS_USER,
+    WKS_VENDOR_CLASS,
     PlannedStep,
     Scenario,
 )
@@ -163,6 +181,14 @@ def extras_available(wanted: tuple[str, ...]) -> dict[str, str | None]:
             missing = [n for n, ok in (("paho-mqtt", importlib.util.find_spec("paho")),
                                         ("mosquitto", shutil.which("mosquitto"))) if not ok]
             out[extra] = f"{', '.join(missing)} not installed" if missing else None
+        elif extra == "camera":
+            out[extra] = None  # the Python standard library only
+        elif extra == "bacnet":
+            out[extra] = (None if importlib.util.find_spec("bacpypes3")
+                          else "bacpypes3 is not installed")
+        elif extra == "dhcp":
+            missing_tools = dhcp_tools_missing()
+            out[extra] = f"{', '.join(missing_tools)} not installed" if missing_tools else None
         else:
             out[extra] = f"unknown extra {extra}"
     return out
@@ -178,6 +204,39 @@ log_type error
 log_type warning
 log_type notice
 """
+
+
+def _wait_for_text(path: Path, needle: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and needle in path.read_text(errors="replace"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _start_dhcp(topo: Topology, run: _Run) -> Device:
+    """dnsmasq on infra, dhclient on the workstation; returns the workstation as it ended up
+    (``addressing="static"`` when no lease came and the static fallback was applied)."""
+    infra, wks = EXTRAS["dhcp"][0]
+    work = run.logs / "dhcp"
+    work.mkdir(exist_ok=True)
+    topo.spawn(infra.name, dnsmasq_argv(infra.ip, NETWORK, [(wks.mac, wks.ip)], DHCP_LEASE_S,
+                                        work), stderr=run.log_file(infra.name), label=infra.name)
+    if not _wait_for_text(run.logs / f"{infra.name}.log", DNSMASQ_READY, 10.0):
+        log.warning("dnsmasq did not report its DHCP range")
+    write_dhclient_files(work, wks.hostname, WKS_VENDOR_CLASS)
+    topo.spawn(wks.name, dhclient_argv(work), stdout=run.log_file(f"{wks.name}-out"),
+               stderr=run.log_file(wks.name), label=wks.name)
+    deadline = time.monotonic() + 15.0
+    want = f"{wks.ip}/{PREFIX_LEN}"
+    while time.monotonic() < deadline:
+        if want in topo.addresses(wks.name):
+            return wks
+        time.sleep(0.1)
+    run.echo(f"no DHCP lease for {wks.name} in 15 s: static {want} instead")
+    topo.add_address(wks.name, wks.ip, PREFIX_LEN)
+    return replace(wks, addressing="static")
 
 
 def _start_extras(topo: Topology, run: _Run, extras: list[str], seed: int) -> None:
@@ -207,6 +266,35 @@ def _start_extras(topo: Topology, run: _Run, extras: list[str], seed: int) -> No
                 stdout=subprocess.PIPE, stderr=run.log_file(dev.name), label=dev.name))
         for proc in procs:
             wait_for_line(proc, b"READY", 25.0)
+    if "camera" in extras:
+        cam, vms = EXTRAS["camera"][0]
+        info = {"name": cam.hostname, "model": cam.model, "serial": CAM_SERIAL,
+                "firmware": cam.firmware, "mac": cam.mac, "vendor": cam.vendor,
+                "device_id": "48a5d7c2-1dd2-11b2-8b5a-4419b62c0550",
+                "firmware_date": "build 220112"}
+        proc = topo.spawn(cam.name, _agent_argv("camera", {
+            "ip": cam.ip, "info": info, "user": VMS_USER, "password": VMS_PASSWORD,
+            "server_header": CAM_SERVER_HEADER}), stdout=subprocess.PIPE,
+            stderr=run.log_file(cam.name), label=cam.name)
+        wait_for_line(proc, b"READY", 15.0)
+        proc = topo.spawn(vms.name, _agent_argv("vms", {
+            "camera": cam.ip, "user": VMS_USER, "password": VMS_PASSWORD,
+            "period_s": CAMERA_PERIOD_S, "seed": seed + 20}), stdout=subprocess.PIPE,
+            stderr=run.log_file(vms.name), label=vms.name)
+        wait_for_line(proc, b"READY", 15.0)
+    if "bacnet" in extras:
+        bac, bms = EXTRAS["bacnet"][0]
+        proc = topo.spawn(bac.name, _agent_argv("bacnet-device", {
+            "ip": bac.ip, "prefix_len": PREFIX_LEN, "instance": BAC_INSTANCE,
+            "name": bac.hostname.upper(), "vendor_id": BAC_VENDOR_ID, "vendor": bac.vendor,
+            "model": bac.model, "firmware": bac.firmware, "location": "AHU-1 plant room"}),
+            stdout=subprocess.PIPE, stderr=run.log_file(bac.name), label=bac.name)
+        wait_for_line(proc, b"READY", 15.0)
+        proc = topo.spawn(bms.name, _agent_argv("bms", {
+            "ip": bms.ip, "prefix_len": PREFIX_LEN, "target_instance": BAC_INSTANCE,
+            "period_s": BACNET_PERIOD_S, "seed": seed + 30}), stdout=subprocess.PIPE,
+            stderr=run.log_file(bms.name), label=bms.name)
+        wait_for_line(proc, b"READY", 15.0)
 
 
 def run_scenario(
@@ -238,7 +326,8 @@ def run_scenario(
     devices = [*scenario.devices, *(d for e in extras for d in EXTRAS[e][0])]
     conversations = [*NORMAL_CONVERSATIONS, *(c for e in extras for c in EXTRAS[e][1])]
     run.by_name.update({d.name: d for d in devices})
-    hosts = [Host(d.name, d.ip, PREFIX_LEN, d.mac) for d in devices]
+    hosts = [Host(d.name, d.ip, PREFIX_LEN, d.mac, dhcp=d.addressing == "dhcp")
+             for d in devices]
     steps: list[AttackStep] = []
     changes: list[BenignChange] = []
     topo = Topology(hosts)
@@ -277,6 +366,9 @@ def run_scenario(
             wait_for_line(hmi, b"READY", 20.0)
             wait_for_line(ews, b"READY", 20.0)
             _start_extras(topo, run, extras, seed)
+            if "dhcp" in extras:
+                wks = _start_dhcp(topo, run)
+                devices = [wks if d.name == wks.name else d for d in devices]
             echo(f"plant running; capturing on {topo.switch_ns}/{topo.bridge} into {pcap}")
             t0 = time.monotonic()
             for planned in scenario.steps:
@@ -316,6 +408,9 @@ def run_scenario(
             **({"asyncua": _module_version("asyncua")} if "opcua" in extras else {}),
             **({"paho-mqtt": _module_version("paho-mqtt"),
                 "mosquitto": _tool_version(["mosquitto", "-h"])} if "mqtt" in extras else {}),
+            **({"bacpypes3": _module_version("bacpypes3")} if "bacnet" in extras else {}),
+            **({"dnsmasq": _tool_version(["dnsmasq", "--version"]),
+                "dhclient": _tool_version(["dhclient", "--version"])} if "dhcp" in extras else {}),
         },
         benign_changes=changes,
     )

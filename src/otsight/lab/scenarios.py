@@ -11,6 +11,12 @@ hmi         192.0.2.20    00:14:22 (Dell)                     2        polls bot
 ews         192.0.2.21    3C:D9:2B (HP)                       2        reads identity + config
 atk         192.0.2.66    B8:27:EB (Raspberry Pi)             -        attacker (attack scenarios)
 ==========  ============  =================================  =======  ==========================
+
+Extras of ``normal`` (each only when its packages/tools are installed; truth.json lists what ran):
+opcua (hist .30, rpt .31), mqtt (mqtt .40, iot1 .41, iot2 .42), camera (cam1 .50 Hikvision
+44:19:B6 HTTP camera, vms .51 pulling snapshots with Basic auth), dhcp (infra .2 dnsmasq, wks .60
+leasing its address with dhclient, host name + vendor class "MSFT 5.0"), bacnet (bac1 .70 Siemens
+00:A0:03 BACnet/IP controller, bms .71 doing Who-Is + ReadProperty).
 """
 
 from __future__ import annotations
@@ -87,8 +93,49 @@ IOT2 = Device(
     vendor="Espressif", model="ESP32 vibration sensor", firmware="paho-mqtt client",
     purdue_level=1, hostname="sensor-vib-2",
 )
+CAM = Device(
+    name="cam1", role="camera", ip="192.0.2.50", mac="44:19:b6:2c:05:50",
+    vendor="Hikvision", model="DS-2CD2143G2-I", firmware="V5.7.3 build 220112",
+    purdue_level=2, hostname="cam-line1", services=("http/tcp:80",),
+)
+CAM_SERIAL = "DS-2CD2143G2-I20220315AAWRJ87654321"
+CAM_SERVER_HEADER = "App-webs/"
+VMS = Device(
+    name="vms", role="other", ip="192.0.2.51", mac="00:14:22:7a:00:51",
+    vendor="Dell", model="PowerEdge T150 (VMS / NVR recorder)",
+    firmware="Debian 12 / Python http.client", purdue_level=2, hostname="nvr-01",
+)
+VMS_USER = "vms-recorder"
+VMS_PASSWORD = "lab-only-not-a-secret"  # fake, lab only; never written to truth.json
+INFRA = Device(
+    name="infra", role="other", ip="192.0.2.2", mac="00:14:22:7a:00:02",
+    vendor="Dell", model="OptiPlex 3000 (plant DHCP/DNS server)", firmware="Debian 12 / dnsmasq",
+    purdue_level=3, hostname="infra-01", services=("dhcp/udp:67",),
+)
+WKS = Device(
+    name="wks", role="engineering_workstation", ip="192.0.2.60", mac="54:ee:75:3a:60:60",
+    vendor="Lenovo", model="ThinkPad T14 (Windows engineering workstation)",
+    firmware="Windows 10-like DHCP client (MSFT 5.0)", purdue_level=2, hostname="ENG-WKS-07",
+    addressing="dhcp",
+)
+WKS_VENDOR_CLASS = "MSFT 5.0"
+DHCP_LEASE_S = 120
 OPCUA_PERIOD_S = 2.0
 MQTT_PERIOD_S = 2.0
+CAMERA_PERIOD_S = 2.0
+BAC = Device(
+    name="bac1", role="plc", ip="192.0.2.70", mac="00:a0:03:4c:70:70",
+    vendor="Siemens Schweiz AG", model="Desigo PXC4.E16", firmware="V2.1.100",
+    purdue_level=1, hostname="ahu1-ctrl", services=("bacnet/udp:47808",),
+)
+BAC_INSTANCE = 2701
+BAC_VENDOR_ID = 7  # ASHRAE vendor id of Siemens Schweiz AG (formerly Landis & Staefa)
+BMS = Device(
+    name="bms", role="hmi", ip="192.0.2.71", mac="00:14:22:7a:00:71",
+    vendor="Dell", model="OptiPlex 7010 (BMS operator workstation)",
+    firmware="Debian 12 / bacpypes3 client", purdue_level=2, hostname="bms-ws-01",
+)
+BACNET_PERIOD_S = 4.0
 EXTRAS: dict[str, tuple[tuple[Device, ...], tuple[Conversation, ...]]] = {
     "opcua": ((HIST, RPT), (Conversation(
         client="rpt", server="hist", protocol="opcua", transport="tcp", port=4840,
@@ -100,6 +147,25 @@ EXTRAS: dict[str, tuple[tuple[Device, ...], tuple[Conversation, ...]]] = {
         function_codes=(3,), period_s=MQTT_PERIOD_S,
         description="IoT sensor publishes a JSON reading (QoS 0 PUBLISH, MQTT packet type 3) "
         "to plant/<sensor>/<measurement> every 2 s over one connection") for dev in (IOT1, IOT2))),
+    "camera": ((CAM, VMS), (Conversation(
+        client="vms", server="cam1", protocol="http", transport="tcp", port=80,
+        function_codes=(), period_s=CAMERA_PERIOD_S, auth_user=VMS_USER,
+        description="VMS/NVR keeps one HTTP/1.1 keep-alive connection to the camera and GETs "
+        "/snapshot.jpg with HTTP Basic auth every 2 s (/ISAPI/System/deviceInfo first and "
+        "every tenth cycle)"),)),
+    "dhcp": ((INFRA, WKS), (Conversation(
+        client="wks", server="infra", protocol="dhcp", transport="udp", port=67,
+        function_codes=(1, 3), period_s=DHCP_LEASE_S / 2,
+        description="the workstation leases its address from dnsmasq with dhclient "
+        "(DISCOVER/REQUEST, DHCP message types 1 and 3, carrying host name (option 12) and "
+        "vendor class 'MSFT 5.0' (option 60)); renews at half the 120 s lease"),)),
+    "bacnet": ((BAC, BMS), (Conversation(
+        client="bms", server="bac1", protocol="bacnet", transport="udp", port=47808,
+        function_codes=(8, 12), period_s=BACNET_PERIOD_S,
+        description="BMS broadcasts Who-Is for the controller's instance (unconfirmed service "
+        "8), the controller answers I-Am, then the BMS reads object name, vendor name, model "
+        "name, firmware revision and application software version of its device object "
+        "(ReadProperty, confirmed service 12) every 4 s"),)),
 }
 
 PLANT: tuple[Device, ...] = (PLC1, PLC2, HMI, EWS)
@@ -258,8 +324,10 @@ SCENARIOS: dict[str, Scenario] = {
     "normal": Scenario(
         name="normal",
         description="2 Modbus PLCs, an HMI polling them, an engineering workstation; plus (when "
-        "installed) an OPC UA historian with a client and MQTT IoT sensors with a broker",
-        devices=PLANT, extras=("opcua", "mqtt"),
+        "installed) an OPC UA historian with a client, MQTT IoT sensors with a broker, an HTTP "
+        "IP camera pulled by a VMS, a DHCP server leasing the Windows workstation's address and a "
+        "BACnet/IP controller read by a BMS",
+        devices=PLANT, extras=("opcua", "mqtt", "camera", "dhcp", "bacnet"),
     ),
     "recon": Scenario(
         name="recon",

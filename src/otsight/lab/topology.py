@@ -176,6 +176,7 @@ class Host:
     ip: str
     prefix_len: int
     mac: str
+    dhcp: bool = False  # no static address at build time: a DHCP client in the namespace leases it
 
 
 class Topology:
@@ -258,10 +259,21 @@ class Topology:
             _run(["ip", "link", "add", "name", port, "netns", sw, "type", "veth",
                   "peer", "name", "eth0", "netns", ns])
             _run(["ip", "-n", ns, "link", "set", "dev", "eth0", "address", host.mac])
-            _run(["ip", "-n", ns, "addr", "add", f"{host.ip}/{host.prefix_len}", "dev", "eth0"])
+            if not host.dhcp:
+                self.add_address(host.name, host.ip, host.prefix_len)
             _run(["ip", "-n", sw, "link", "set", port, "master", self.bridge])
             _run(["ip", "-n", sw, "link", "set", port, "up"])
             _run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+
+    def add_address(self, host: str, ip: str, prefix_len: int) -> None:
+        """Give ``host``'s ``eth0`` a static address (also the fallback when DHCP fails)."""
+        _run(["ip", "-n", self.ns(host), "addr", "replace", f"{ip}/{prefix_len}", "dev", "eth0"])
+
+    def addresses(self, host: str) -> list[str]:
+        """The IPv4 addresses (``a.b.c.d/len``) on ``host``'s ``eth0``."""
+        out = _run(["ip", "-n", self.ns(host), "-o", "-4", "addr", "show", "dev", "eth0"],
+                   check=False).stdout
+        return [line.split()[3] for line in out.splitlines() if len(line.split()) > 3]
 
     @staticmethod
     def _add_namespace(ns: str) -> None:

@@ -11,7 +11,8 @@ import sys
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         sys.stderr.write("usage: python -m otsight.lab.agents KIND JSON_SPEC (KIND: plc, hmi, ews, "
-                         "attacker, opcua-server, opcua-client, mqtt-sensor)\n")
+                         "attacker, opcua-server, opcua-client, mqtt-sensor, camera, vms, "
+                         "bacnet-device, bms)\n")
         return 2
     kind, spec = argv[0], json.loads(argv[1])
     logging.basicConfig(level=logging.WARNING, format=f"{kind} %(levelname)s %(name)s: %(message)s")
@@ -39,6 +40,22 @@ def main(argv: list[str]) -> int:
         from .iiot import mqtt_sensor
 
         mqtt_sensor(spec)
+    elif kind == "camera":
+        from .camera import camera_server
+
+        camera_server(spec)
+    elif kind == "vms":
+        from .camera import vms_client
+
+        vms_client(spec)
+    elif kind == "bacnet-device":
+        from .bacnet import bacnet_device
+
+        asyncio.run(bacnet_device(spec))
+    elif kind == "bms":
+        from .bacnet import bms_client
+
+        asyncio.run(bms_client(spec))
     elif kind == "attacker":
         from .clients import run_attack
 
