@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-EXAMPLE := examples/lab-manipulation/capture.pcap
+EXAMPLE := examples/lab-mixed/capture.pcap
 EVENTS := out/demo-events.jsonl
 
 .PHONY: demo test lint typecheck unit bench clean
@@ -23,12 +23,15 @@ demo: $(VENV)/.installed
 	@mkdir -p out
 	$(BIN)/otsight analyze $(EXAMPLE) --events $(EVENTS)
 	@echo
-	@echo "The capture is a lab plant (two Modbus PLCs, an HMI, an engineering workstation) in which"
-	@echo "an attacker at 192.0.2.66 writes registers and forces a PLC into listen-only mode;"
-	@echo "examples/lab-manipulation/truth.json says exactly what happened and when."
+	@echo "The capture is 49 s of a lab plant built from real stacks: Modbus PLCs, HMI, engineering"
+	@echo "workstation, OPC UA historian, MQTT sensors, an IP camera, a BACnet controller, DHCP."
+	@echo "An attacker at 192.0.2.66 scans it, sits in the middle of HMI and PLC (ARP spoofing),"
+	@echo "writes registers and forces a PLC into listen-only mode;"
+	@echo "examples/lab-mixed/truth.json says exactly what happened and when."
 	@echo "Where to look next:"
-	@echo "  $(EVENTS)     every Modbus message as an ECS JSON line, e.g."
-	@echo "      grep 192.0.2.66 $(EVENTS)     (the attacker's writes and diagnostics)"
+	@echo "  $(EVENTS)     every protocol message as an ECS JSON line, e.g."
+	@echo "      grep 192.0.2.66 $(EVENTS)     (the attacker's ARP replies, scans, writes, diagnostics)"
+	@echo "      grep cleartext-credential $(EVENTS)     (the camera's Basic-auth user)"
 	@echo "  $(BIN)/otsight analyze --json $(EXAMPLE)      machine-readable summary"
 	@echo "  $(BIN)/otsight analyze YOUR.pcap   or   $(BIN)/otsight analyze -i eth0   (root)"
 	@echo "  sudo $(BIN)/otsight lab run --scenario recon --out /tmp/lab   a fresh lab capture with its truth"

@@ -181,7 +181,7 @@ def test_live_capture_end_to_end_in_a_private_namespace() -> None:
 def test_events_of_the_bundled_lab_capture_match_its_truth(tmp_path: Path) -> None:
     """The demo capture: the attacker's writes and listen-only command appear as events
     inside the windows truth.json gives, with ECS names."""
-    root = Path(__file__).resolve().parents[2] / "examples" / "lab-manipulation"
+    root = Path(__file__).resolve().parents[2] / "examples" / "lab-mixed"
     truth = json.loads((root / "truth.json").read_text())
     out = tmp_path / "events.jsonl"
     res = _otsight("analyze", "--json", "--events", str(out), str(root / "capture.pcap"))

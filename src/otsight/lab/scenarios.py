@@ -360,9 +360,10 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "mixed": Scenario(
         name="mixed",
-        description="normal with recon, mitm and manipulation steps at known times (longer: "
-        "60 s or more recommended)",
+        description="the whole plant of normal (extras included when installed) with recon, "
+        "mitm and manipulation steps at known times (longer: 60 s or more recommended)",
         devices=(*PLANT, ATTACKER), steps=MIXED_STEPS, tools=("ip", "tcpdump", "nmap"),
+        extras=("opcua", "mqtt", "camera", "dhcp", "bacnet"),
         modules=("pymodbus", "scapy"), min_duration_s=24.0,
     ),
 }
