@@ -145,8 +145,3 @@ class TcpSlowPath:
                 self._drain(s, b, ts, 0, ready=False)
                 buf = self.buffers.get(key)
             self.state.pending[s, b] = 0
-
-    def forget(self, s: int) -> None:
-        for b in (0, 1):
-            self.buffers.pop((s, b), None)
-            self.buffered_bytes.pop((s, b), None)

@@ -94,9 +94,7 @@ class Engine:
         self.tcp = TcpSlowPath(self.flows.state, self._deliver_slow, self._gap)
         self.stats = EngineStats()
         self.now_ns = 0
-        self._ctx: dict[int, FlowContext] = {}
         self._cur: tuple[FrameBatch, PacketTable, dict[int, bytes]] | None = None
-        self._frame = 0  # frame number of the packet the TCP slow path is working on
         self._undecided: dict[int, int] = {}
         # Payload seen while the flow was undecided: replayed to the handler once chosen.
         self._held: dict[int, list[tuple[int, bytes, int, int]]] = {}
@@ -194,7 +192,6 @@ class Engine:
             b = int(side[i])
             f = int(flags[i])
             ts = int(batch.ts_ns[i])
-            self._frame = batch.first_frame + i
             if st.pending[s, 1 - b]:
                 self.tcp.acked(s, 1 - b, ts)
             if (pl_len[i] > 0 or pl_wire[i] > 0) and not f & RST:
@@ -203,7 +200,6 @@ class Engine:
                 self.tcp.segment(
                     s, b, dseq & 0xFFFFFFFF, data, int(pl_wire[i]), ts, batch.first_frame + i
                 )
-            self._frame = 0
             start = i + 1
         self.stats.flows_started = self.flows.next_flow_id - 1
         self.now_ns = max(self.now_ns, int(batch.ts_ns.max()))
@@ -250,7 +246,6 @@ class Engine:
                 handler = self.handlers.pop(s, None)
                 if handler is not None:
                     self._call(handler.on_end, last_ts)
-                self._ctx.pop(s, None)
                 self._early_gaps.pop(s, None)
                 self._undecided.pop(s, None)
                 self._held.pop(s, None)
@@ -319,11 +314,8 @@ class Engine:
         batch, table, _ = self._cur
         order = np.concatenate([flows, frames])
         is_frame = np.concatenate([np.zeros(flows.size, bool), np.ones(frames.size, bool)])
-        for i, link in zip(
-            order[np.argsort(order, kind="stable")].tolist(),
-            is_frame[np.argsort(order, kind="stable")].tolist(),
-            strict=True,
-        ):
+        by_packet = np.argsort(order, kind="stable")
+        for i, link in zip(order[by_packet].tolist(), is_frame[by_packet].tolist(), strict=True):
             if link:
                 self._deliver_frame(batch, table, i)
                 continue
