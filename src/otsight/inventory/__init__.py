@@ -1,0 +1,1 @@
+"""Asset inventory: devices, their identities and the evidence behind them."""
