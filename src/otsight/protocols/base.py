@@ -128,8 +128,13 @@ class FrameDissector:
     @staticmethod
     def endpoints(ctx: FrameContext) -> dict[str, Any]:
         """Base event fields of a frame event."""
-        return {"ts": ctx.ts_ns / 1e9, "frame": ctx.frame, "src_mac": ctx.src_mac,
-                "dst_mac": ctx.dst_mac, "vlan": ctx.vlan or None}
+        return {
+            "ts": ctx.ts_ns / 1e9,
+            "frame": ctx.frame,
+            "src_mac": ctx.src_mac,
+            "dst_mac": ctx.dst_mac,
+            "vlan": ctx.vlan or None,
+        }
 
 
 class FramedDissector(Dissector):
@@ -170,3 +175,37 @@ class FramedDissector(Dissector):
         if buf.skipped != before:
             self.malformed += 1
             yield self.skipped(direction, buf.skipped - before, ts_ns, frame)
+
+
+class DatagramDissector(Dissector):
+    """A UDP dissector where each datagram is one message (DHCP, SSDP...).
+
+    Subclasses parse a datagram and build its event; counting and reporting datagrams that do
+    not parse is done once, here.
+    """
+
+    transport: ClassVar[str] = "udp"
+
+    def parse(self, data: bytes) -> Any:
+        """The parsed datagram; raises NeedMoreData or Malformed."""
+        raise NotImplementedError
+
+    def message(self, base: dict[str, Any], parsed: Any) -> Event:
+        """The event of one parsed datagram (``base`` holds time, frame and endpoints)."""
+        raise NotImplementedError
+
+    def malformed_event(self, base: dict[str, Any], reason: str, length: int) -> Event:
+        """The event of a datagram that does not parse."""
+        raise NotImplementedError
+
+    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
+        base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
+        try:
+            parsed = self.parse(data)
+        except (Malformed, NeedMoreData) as exc:
+            self.malformed += 1
+            yield self.malformed_event(base, str(exc), len(data))
+            return
+        if getattr(parsed, "malformed_options", 0):
+            self.malformed += 1
+        yield self.message(base, parsed)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from ...core.errors import Malformed, NeedMoreData
 from ...core.events import Event
-from ..base import Dissector
+from ..base import DatagramDissector
 from .codes import message_type_name, op_name, v6_message_type_name
 from .events import DhcpMalformed, DhcpMessage, Dhcpv6Message
 from .parser import Dhcp, Dhcpv6, dns_name, looks_like_dhcp, looks_like_dhcpv6, parse, parse_v6
@@ -28,26 +26,22 @@ def _ips(raw: bytes | None) -> tuple[str, ...] | None:
     return tuple(".".join(str(b) for b in raw[i : i + 4]) for i in range(0, len(raw) - 3, 4))
 
 
-class DhcpDissector(Dissector):
+class DhcpDissector(DatagramDissector):
     name: ClassVar[str] = "dhcp"
-    transport: ClassVar[str] = "udp"
     ports: ClassVar[frozenset[int]] = frozenset({67, 68})
 
     @classmethod
     def probe(cls, data: bytes, direction: int) -> float:
         return looks_like_dhcp(data)
 
-    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
-        base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
-        try:
-            msg = parse(data)
-        except (Malformed, NeedMoreData) as exc:
-            self.malformed += 1
-            yield DhcpMalformed(**base, reason=str(exc), length=len(data))
-            return
-        if msg.malformed_options:
-            self.malformed += 1
-        yield DhcpMessage(**base, **dhcp_fields(msg))
+    def parse(self, data: bytes) -> Dhcp:
+        return parse(data)
+
+    def message(self, base: dict[str, Any], parsed: Dhcp) -> Event:
+        return DhcpMessage(**base, **dhcp_fields(parsed))
+
+    def malformed_event(self, base: dict[str, Any], reason: str, length: int) -> Event:
+        return DhcpMalformed(**base, reason=reason, length=length)
 
 
 def dhcp_fields(msg: Dhcp) -> dict[str, Any]:
@@ -97,26 +91,22 @@ def dhcp_fields(msg: Dhcp) -> dict[str, Any]:
     }
 
 
-class Dhcpv6Dissector(Dissector):
+class Dhcpv6Dissector(DatagramDissector):
     name: ClassVar[str] = "dhcpv6"
-    transport: ClassVar[str] = "udp"
     ports: ClassVar[frozenset[int]] = frozenset({546, 547})
 
     @classmethod
     def probe(cls, data: bytes, direction: int) -> float:
         return looks_like_dhcpv6(data)
 
-    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
-        base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
-        try:
-            msg = parse_v6(data)
-        except (Malformed, NeedMoreData) as exc:
-            self.malformed += 1
-            yield DhcpMalformed(**base, reason=str(exc), length=len(data))
-            return
-        if msg.malformed_options:
-            self.malformed += 1
-        yield Dhcpv6Message(**base, **dhcpv6_fields(msg))
+    def parse(self, data: bytes) -> Dhcpv6:
+        return parse_v6(data)
+
+    def message(self, base: dict[str, Any], parsed: Dhcpv6) -> Event:
+        return Dhcpv6Message(**base, **dhcpv6_fields(parsed))
+
+    def malformed_event(self, base: dict[str, Any], reason: str, length: int) -> Event:
+        return DhcpMalformed(**base, reason=reason, length=length)
 
 
 def dhcpv6_fields(msg: Dhcpv6) -> dict[str, Any]:

@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from ...core.errors import Malformed, NeedMoreData
 from ...core.events import Event
-from ..base import Dissector
+from ..base import DatagramDissector
 from .events import SsdpMalformed, SsdpMessage
+from .parser import SsdpMessage as Ssdp
 from .parser import looks_like_ssdp, max_age, parse, uuid_of
 
 
-class SsdpDissector(Dissector):
+class SsdpDissector(DatagramDissector):
     name: ClassVar[str] = "ssdp"
-    transport: ClassVar[str] = "udp"
     ports: ClassVar[frozenset[int]] = frozenset({1900})
 
     @classmethod
     def probe(cls, data: bytes, direction: int) -> float:
         return looks_like_ssdp(data)
 
-    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
-        base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
-        try:
-            msg = parse(data)
-        except (Malformed, NeedMoreData) as exc:
-            self.malformed += 1
-            yield SsdpMalformed(**base, reason=str(exc), length=len(data))
-            return
+    def parse(self, data: bytes) -> Ssdp:
+        return parse(data)
+
+    def malformed_event(self, base: dict[str, Any], reason: str, length: int) -> Event:
+        return SsdpMalformed(**base, reason=reason, length=length)
+
+    def message(self, base: dict[str, Any], msg: Ssdp) -> Event:
         h = msg.headers
         kind = "response" if msg.method is None else msg.method.lower()
-        yield SsdpMessage(
+        return SsdpMessage(
             **base,
             kind=kind,
             method=msg.method,
