@@ -47,6 +47,14 @@ class Dissector:
         return ()
 
     # ------------------------------------------------------------------ helpers
+    def client_side(self) -> int:
+        """The direction the client sends in: from the side not on one of the standard ports,
+        else from the originator (a capture may start after the handshake)."""
+        f = self.flow
+        if f.orig_port in self.ports and f.resp_port not in self.ports:
+            return 1 - FROM_ORIGINATOR
+        return FROM_ORIGINATOR
+
     def endpoints(self, direction: int) -> dict[str, Any]:
         """Base event fields for a message travelling in ``direction``."""
         f = self.flow

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from ...core.events import Event
-from ...core.plugins import FROM_ORIGINATOR, FlowContext
+from ...core.plugins import FlowContext
 from ..base import Dissector
 from .events import CleartextCredential, FtpCommand, FtpReply, TelnetBanner
 
@@ -60,16 +60,6 @@ def _text(raw: bytes) -> str:
     return raw.decode("latin-1").strip()
 
 
-class _Sides:
-    """Which direction is the client: the side not on the server port, else the originator."""
-
-    @staticmethod
-    def client(flow: FlowContext, ports: frozenset[int]) -> int:
-        if flow.orig_port in ports and flow.resp_port not in ports:
-            return 1 - FROM_ORIGINATOR
-        return FROM_ORIGINATOR
-
-
 class TelnetDissector(Dissector):
     name: ClassVar[str] = "telnet"
     transport: ClassVar[str] = "tcp"
@@ -77,7 +67,7 @@ class TelnetDissector(Dissector):
 
     def __init__(self, flow: FlowContext) -> None:
         super().__init__(flow)
-        self.client = _Sides.client(flow, self.ports)
+        self.client = self.client_side()
         self.iac = ([0], [0])
         self.server_text = b""
         self.client_line = bytearray()
@@ -147,7 +137,7 @@ class FtpDissector(Dissector):
 
     def __init__(self, flow: FlowContext) -> None:
         super().__init__(flow)
-        self.client = _Sides.client(flow, self.ports)
+        self.client = self.client_side()
         self.partial = (bytearray(), bytearray())
         self.user: str | None = None
         self.password_sent = False

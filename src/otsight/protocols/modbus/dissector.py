@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from ...core.errors import Malformed
 from ...core.events import Event
-from ...core.plugins import FROM_ORIGINATOR, FlowContext
+from ...core.plugins import FlowContext
 from ..base import FramedDissector
 from .codes import MEI_TYPES, diagnostic_name, exception_name, function_name
 from .events import ModbusMalformed, ModbusRequest, ModbusResponse
@@ -24,11 +24,7 @@ class ModbusDissector(FramedDissector):
 
     def __init__(self, flow: FlowContext) -> None:
         super().__init__(flow)
-        # Requests come from the client: the side not on port 502, else the originator.
-        if flow.orig_port in self.ports and flow.resp_port not in self.ports:
-            self.client_direction = 1 - FROM_ORIGINATOR
-        else:
-            self.client_direction = FROM_ORIGINATOR
+        self.client_direction = self.client_side()  # requests come from the client
         self.pending: OrderedDict[tuple[int, int], tuple[Pdu, int, int]] = OrderedDict()
 
     @classmethod

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from ...core.errors import Malformed
 from ...core.events import Event
-from ...core.plugins import FROM_ORIGINATOR, FlowContext
+from ...core.plugins import FlowContext
 from ..base import FramedDissector
 from .codes import (
     CONNACK,
@@ -50,10 +50,7 @@ class MqttDissector(FramedDissector):
     def __init__(self, flow: FlowContext) -> None:
         super().__init__(flow)
         self.level: int | None = None
-        if flow.orig_port in self.ports and flow.resp_port not in self.ports:
-            self.client_direction = 1 - FROM_ORIGINATOR
-        else:
-            self.client_direction = FROM_ORIGINATOR
+        self.client_direction = self.client_side()
         # (direction of the request, request type, packet id) -> (packet, ts_ns, frame)
         self.pending: OrderedDict[tuple[int, int, int], tuple[Packet, int, int]] = OrderedDict()
 

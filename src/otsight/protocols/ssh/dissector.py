@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from ...core.errors import Malformed
 from ...core.events import Event
-from ...core.plugins import FROM_ORIGINATOR, FlowContext
+from ...core.plugins import FlowContext
 from ..base import Dissector, StreamBuffer
 from .events import SshBanner, SshKexInit, SshMalformed
 from .parser import (
@@ -34,9 +34,7 @@ class SshDissector(Dissector):
         super().__init__(flow)
         self.buffers = (StreamBuffer(), StreamBuffer())
         self.state = [BANNER, BANNER]
-        self.client_direction = FROM_ORIGINATOR
-        if flow.orig_port in self.ports and flow.resp_port not in self.ports:
-            self.client_direction = 1 - FROM_ORIGINATOR
+        self.client_direction = self.client_side()
 
     @classmethod
     def probe(cls, data: bytes, direction: int) -> float:
