@@ -13,7 +13,7 @@ import struct
 import pytest
 
 from otsight.decode.fragments import FragmentStats
-from otsight.pipeline.engine import BatchView
+from otsight.decode.view import BatchView
 from otsight.testing.packets import (
     ETH_IPV4,
     ETH_IPV6,

@@ -14,17 +14,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from ..core.errors import CaptureError
-from ..core.plugins import FrameHandler, HandlerFactory
 from ..export.jsonl import JsonlSink
-from ..pipeline.runner import AnalysisResult, analyze, analyze_batches
+from ..pipeline.assemble import Stages, build_stages, run_batches, run_files
+from ..pipeline.runner import AnalysisResult
 from ..pipeline.summary import Summary
-from ..protocols.registry import (
-    DissectorSelector,
-    FrameDispatcher,
-    builtin_dissectors,
-    builtin_frame_dissectors,
-    plugin_dissectors,
-)
 
 PROGRESS_MIN_BYTES = 32 << 20
 
@@ -67,30 +60,24 @@ def analyze_command(
         raise typer.Exit(2)
     started = time.perf_counter()
     sink: JsonlSink | None = None
-    selector: DissectorSelector | None = None
-    frames: FrameDispatcher | None = None
+    stages: Stages | None = None
     if events is not None:
         try:
             sink = JsonlSink(events)
         except OSError as exc:
             err.print(f"[red]error:[/] {events}: cannot write events: {exc.strerror or exc}")
             raise typer.Exit(2) from None
-        selector = DissectorSelector(builtin_dissectors() + plugin_dissectors(), sink)
-        frames = FrameDispatcher(builtin_frame_dissectors(), sink)
+        stages = build_stages([sink])
     try:
         if interface:
-            result = _live(interface, bpf, count, duration, err, selector, frames)
+            result = _live(interface, bpf, count, duration, err, stages)
         else:
-            result = _files(captures, progress, err, selector, frames)
+            result = _files(captures, progress, err, stages)
     finally:
         if sink is not None:
             sink.close()
-    if selector is not None and frames is not None:
-        events_by = selector.events + frames.events
-        result.summary.dissected = {
-            name: {"flows": selector.flows[name], "events": events_by[name]}
-            for name in sorted(set(selector.flows) | set(events_by))
-        }
+    if stages is not None:
+        result.summary.dissected = stages.dissected()
     elapsed = time.perf_counter() - started
     for problem in result.errors:
         err.print(
@@ -112,9 +99,9 @@ def _files(
     captures: list[str],
     progress: bool | None,
     err: Console,
-    selector: HandlerFactory | None,
-    frames: FrameHandler | None,
+    stages: Stages | None,
 ) -> AnalysisResult:
+    """Analyse files, with a progress bar for big inputs on a terminal."""
     total = 0
     for name in captures:
         path = Path(name)
@@ -124,7 +111,7 @@ def _files(
             total += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     show = progress if progress is not None else (err.is_terminal and total >= PROGRESS_MIN_BYTES)
     if not show:
-        return analyze(captures, handler_factory=selector, frame_handler=frames)
+        return run_files(captures, stages)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -142,7 +129,7 @@ def _files(
                 task, completed=sum(done_before.values()), description=os.path.basename(name)[:40]
             )
 
-        return analyze(captures, handler_factory=selector, progress=update, frame_handler=frames)
+        return run_files(captures, stages, progress=update)
 
 
 def _live(
@@ -151,8 +138,7 @@ def _live(
     count: int | None,
     duration: float | None,
     err: Console,
-    selector: HandlerFactory | None,
-    frames: FrameHandler | None,
+    stages: Stages | None,
 ) -> AnalysisResult:
     try:
         from ..capture.live import LiveCapture
@@ -167,9 +153,7 @@ def _live(
     err.print(f"capturing on {interface}" + (f" ({bpf})" if bpf else "") + "; Ctrl-C to stop")
     with cap:
         try:
-            return analyze_batches(
-                f"live:{interface}", cap, handler_factory=selector, frame_handler=frames
-            )
+            return run_batches(f"live:{interface}", cap, stages)
         except KeyboardInterrupt:
             cap.stop()
             raise

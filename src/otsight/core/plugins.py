@@ -7,7 +7,12 @@ capture time and direction, so the same protocol code serves pcaps, live capture
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..decode.flows import FlowColumns
+    from ..decode.view import BatchView
+    from .events import BaseEvent
 
 FROM_ORIGINATOR = 0
 FROM_RESPONDER = 1
@@ -72,3 +77,26 @@ class FrameHandler(Protocol):
 
     def on_frame(self, data: bytes, ctx: FrameContext) -> None:
         """``data`` is the whole captured frame."""
+
+
+class Observer(Protocol):
+    """A stage after the protocol layer (inventory, detection, sinks).
+
+    Within a batch it receives the batch's events in packet order, then the batch itself, then
+    the flows that ended; ``finish`` comes once after the last input. Errors are contained by
+    the pipeline (logged and counted per observer), so one broken stage never stops the others.
+    """
+
+    name: str
+
+    def on_event(self, event: BaseEvent) -> None:
+        """One protocol event, at its capture time."""
+
+    def on_batch(self, view: BatchView) -> None:
+        """Every packet of a processed batch as decoded columns."""
+
+    def on_flows(self, flows: FlowColumns) -> None:
+        """Flows that ended (closed, idle, evicted or end of input)."""
+
+    def finish(self) -> None:
+        """No more input."""

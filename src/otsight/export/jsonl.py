@@ -9,6 +9,8 @@ from typing import IO
 import orjson
 
 from ..core.events import BaseEvent
+from ..decode.flows import FlowColumns
+from ..decode.view import BatchView
 
 
 class JsonlSink:
@@ -27,9 +29,22 @@ class JsonlSink:
         self.stream: IO[bytes] = stream if stream is not None else Path(path).open("wb")  # noqa: SIM115
         self.count = 0
 
+    name = "jsonl"
+
     def __call__(self, event: BaseEvent) -> None:
         self.stream.write(orjson.dumps(event.ecs(), option=orjson.OPT_APPEND_NEWLINE))
         self.count += 1
+
+    on_event = __call__
+
+    def on_batch(self, view: BatchView) -> None:
+        """Packets are not events: nothing to write."""
+
+    def on_flows(self, flows: FlowColumns) -> None:
+        """Flow records are not written (yet)."""
+
+    def finish(self) -> None:
+        self.stream.flush()
 
     def close(self) -> None:
         if self._own:

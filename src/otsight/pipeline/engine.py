@@ -26,6 +26,7 @@ from ..decode.kernel import decode_batch
 from ..decode.keys import FlowKeys, flow_eligible
 from ..decode.table import L3_ARP, L3_LLC, L3_OTHER, PacketTable
 from ..decode.tcp import TcpSlowPath
+from ..decode.view import BatchView
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +51,6 @@ class EngineStats:
     handler_errors: int = 0
     flows_started: int = 0
     flows_ended: int = 0
-
-
-@dataclass(slots=True)
-class BatchView:
-    """What observers see of a processed batch (read-only by convention)."""
-
-    batch: FrameBatch
-    table: PacketTable
-    slots: npt.NDArray[np.int64]
-    flow_ids: npt.NDArray[np.int64]
 
 
 class Engine:

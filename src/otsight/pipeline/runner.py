@@ -10,7 +10,10 @@ from ..capture.batch import FrameBatch
 from ..capture.sources import Input, expand_inputs, read_input
 from ..core.errors import CaptureError
 from ..core.plugins import FrameHandler, HandlerFactory
+from ..decode.flows import FlowColumns
+from ..decode.view import BatchView
 from .engine import Engine, EngineConfig
+from .fanout import Fanout
 from .summary import InputReport, Summary
 
 log = logging.getLogger(__name__)
@@ -34,11 +37,12 @@ def analyze(
     handler_factory: HandlerFactory | None = None,
     progress: Progress | None = None,
     frame_handler: FrameHandler | None = None,
+    fanout: Fanout | None = None,
 ) -> AnalysisResult:
     """Analyse captures in order as one stream (flows may continue from file to file)."""
     inputs, errors = expand_inputs(names)
     summary = Summary()
-    engine = _engine(summary, config, handler_factory, frame_handler)
+    engine = _engine(summary, config, handler_factory, frame_handler, fanout)
     for item in inputs:
         report = InputReport(item.name)
         summary.inputs.append(report)
@@ -50,7 +54,7 @@ def analyze(
             report.error = exc.reason
             errors.append(exc)
             log.warning("%s", exc)
-    _finish(engine, summary)
+    _finish(engine, summary, fanout)
     return AnalysisResult(summary, errors)
 
 
@@ -60,10 +64,11 @@ def analyze_batches(
     config: EngineConfig | None = None,
     handler_factory: HandlerFactory | None = None,
     frame_handler: FrameHandler | None = None,
+    fanout: Fanout | None = None,
 ) -> AnalysisResult:
     """Same as :func:`analyze` for an already open source (live capture, tests)."""
     summary = Summary()
-    engine = _engine(summary, config, handler_factory, frame_handler)
+    engine = _engine(summary, config, handler_factory, frame_handler, fanout)
     report = InputReport(source)
     summary.inputs.append(report)
     errors: list[CaptureError] = []
@@ -74,7 +79,7 @@ def analyze_batches(
     except CaptureError as exc:
         report.error = exc.reason
         errors.append(exc)
-    _finish(engine, summary)
+    _finish(engine, summary, fanout)
     return AnalysisResult(summary, errors)
 
 
@@ -83,18 +88,40 @@ def _engine(
     config: EngineConfig | None,
     handler_factory: HandlerFactory | None,
     frame_handler: FrameHandler | None = None,
+    fanout: Fanout | None = None,
 ) -> Engine:
+    if fanout is None:
+        return Engine(
+            config,
+            handler_factory,
+            on_flows_end=summary.add_flows,
+            on_batch=summary.add_batch,
+            frame_handler=frame_handler,
+        )
+    stages = fanout
+
+    def on_batch(view: BatchView) -> None:
+        summary.add_batch(view)
+        stages.on_batch(view)
+
+    def on_flows(flows: FlowColumns) -> None:
+        summary.add_flows(flows)
+        stages.on_flows(flows)
+
     return Engine(
         config,
         handler_factory,
-        on_flows_end=summary.add_flows,
-        on_batch=summary.add_batch,
+        on_flows_end=on_flows,
+        on_batch=on_batch,
         frame_handler=frame_handler,
     )
 
 
-def _finish(engine: Engine, summary: Summary) -> None:
+def _finish(engine: Engine, summary: Summary, fanout: Fanout | None) -> None:
     engine.finish()
+    if fanout is not None:
+        fanout.finish()
+        summary.observer_errors = dict(fanout.errors)
     fs = engine.fragments.stats
     summary.fragments = {
         "fragments": fs.fragments,

@@ -17,7 +17,7 @@ from ..core.ports import ethertype_name, proto_name, service_name
 from ..core.types import ip_from_words
 from ..decode.flows import FlowColumns
 from ..decode.table import ERR_NAMES, L3_ARP, L3_IPV4, L3_IPV6, L3_LLC, L3_OTHER
-from .engine import BatchView
+from ..decode.view import BatchView
 
 _TCP_TOTALS = {
     f"{side}_{name}": name
@@ -67,6 +67,7 @@ class Summary:
     fragments: dict[str, int] = field(default_factory=dict)
     flow_table: dict[str, int] = field(default_factory=dict)
     handler_errors: int = 0
+    observer_errors: dict[str, int] = field(default_factory=dict)
     dissected: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add_batch(self, view: BatchView) -> None:
@@ -189,6 +190,7 @@ class Summary:
             "flow_table": self.flow_table,
             "decode_errors": dict(self.errors.most_common()),
             "handler_errors": self.handler_errors,
+            "observer_errors": self.observer_errors,
             "dissected": self.dissected,
             "inputs": [
                 {"name": r.name, "packets": r.packets, "error": r.error} for r in self.inputs

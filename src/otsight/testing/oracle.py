@@ -23,7 +23,8 @@ from ..core.errors import CaptureError
 from ..core.types import ip_from_words
 from ..decode.flows import FlowRecord
 from ..decode.table import L3_IPV4, L3_IPV6
-from ..pipeline.engine import BatchView, Engine
+from ..decode.view import BatchView
+from ..pipeline.engine import Engine
 from . import tshark
 from .corpus import capture_files, shared_data
 

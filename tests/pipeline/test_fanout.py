@@ -1,0 +1,63 @@
+"""Stages after the protocol layer: every observer sees everything; a broken one is contained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from otsight.capture.writer import PcapWriter
+from otsight.core.events import BaseEvent
+from otsight.decode.flows import FlowColumns
+from otsight.decode.view import BatchView
+from otsight.pipeline.assemble import build_stages, run_files
+from otsight.testing.packets import tcp_frame
+
+
+class Recorder:
+    def __init__(self, name: str, fail: bool = False) -> None:
+        self.name = name
+        self.fail = fail
+        self.events: list[BaseEvent] = []
+        self.packets = 0
+        self.flows = 0
+        self.finished = False
+
+    def on_event(self, event: BaseEvent) -> None:
+        if self.fail:
+            raise RuntimeError("broken stage")
+        self.events.append(event)
+
+    def on_batch(self, view: BatchView) -> None:
+        self.packets += len(view.batch)
+
+    def on_flows(self, flows: FlowColumns) -> None:
+        self.flows += len(flows)
+
+    def finish(self) -> None:
+        self.finished = True
+
+
+def _modbus_capture(path: Path) -> None:
+    req = bytes.fromhex("000100000006010300000002")
+    rsp = bytes.fromhex("00010000000701030400010002")
+    a, b = "192.0.2.20", "192.0.2.10"
+    with path.open("wb") as f:
+        w = PcapWriter(f)
+        w.write(tcp_frame(a, b, 40000, 502, seq=1, ack=1, payload=req), 1_000_000_000)
+        w.write(tcp_frame(b, a, 502, 40000, seq=1, ack=13, payload=rsp), 1_100_000_000)
+
+
+def test_every_observer_sees_events_batches_flows_and_a_broken_one_is_contained(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cap = tmp_path / "m.pcap"
+    _modbus_capture(cap)
+    broken, good = Recorder("broken", fail=True), Recorder("good")
+    stages = build_stages([broken, good])
+    result = run_files([str(cap)], stages)
+    assert [e.action for e in good.events] == ["read-holding-registers"] * 2
+    assert (good.packets, good.flows, good.finished) == (2, 1, True)
+    assert (broken.packets, broken.finished) == (2, True)
+    assert result.summary.observer_errors == {"broken": 2}
+    assert "observer broken failed" in caplog.text
