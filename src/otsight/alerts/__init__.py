@@ -1,0 +1,1 @@
+"""Alerts: severity, ATT&CK for ICS mapping, deduplication and incidents."""
