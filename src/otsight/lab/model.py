@@ -26,7 +26,7 @@ class Device:
     """One namespace of the plant: a device with one interface on the plant bridge."""
 
     name: str
-    role: str  # plc, hmi, engineering_workstation, attacker
+    role: str  # one of otsight.inventory.model.ROLES (an attacker says so in ``attacker``)
     ip: str
     mac: str
     vendor: str

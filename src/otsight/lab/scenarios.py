@@ -60,7 +60,7 @@ EWS = Device(
     firmware="Debian 12 / pymodbus client", purdue_level=2, hostname="ews-01",
 )
 ATTACKER = Device(
-    name="atk", role="attacker", ip="192.0.2.66", mac="b8:27:eb:9d:3e:66",
+    name="atk", role="it_workstation", ip="192.0.2.66", mac="b8:27:eb:9d:3e:66",
     vendor="Raspberry Pi Foundation", model="Raspberry Pi 3 Model B", firmware="Kali Linux",
     purdue_level=None, hostname="kali", attacker=True,
 )
@@ -73,23 +73,23 @@ HIST = Device(
     services=("opcua/tcp:4840",),
 )
 RPT = Device(
-    name="rpt", role="other", ip="192.0.2.31", mac="3c:d9:2b:71:0e:31",
+    name="rpt", role="it_workstation", ip="192.0.2.31", mac="3c:d9:2b:71:0e:31",
     vendor="HP", model="EliteDesk 800 G6 (reporting client)",
     firmware="Debian 12 / asyncua OPC UA client", purdue_level=3, hostname="rpt-01",
 )
 BROKER = Device(
-    name="mqtt", role="broker", ip="192.0.2.40", mac="dc:a6:32:10:00:40",
+    name="mqtt", role="iot_gateway", ip="192.0.2.40", mac="dc:a6:32:10:00:40",
     vendor="Raspberry Pi Trading", model="Raspberry Pi 4 Model B (IoT gateway)",
     firmware="Debian 12 / mosquitto", purdue_level=2, hostname="iot-gw",
     services=("mqtt/tcp:1883",),
 )
 IOT1 = Device(
-    name="iot1", role="iot", ip="192.0.2.41", mac="24:0a:c4:00:00:41",
+    name="iot1", role="iot_sensor", ip="192.0.2.41", mac="24:0a:c4:00:00:41",
     vendor="Espressif", model="ESP32 temperature sensor", firmware="paho-mqtt client",
     purdue_level=1, hostname="sensor-temp-1",
 )
 IOT2 = Device(
-    name="iot2", role="iot", ip="192.0.2.42", mac="24:0a:c4:00:00:42",
+    name="iot2", role="iot_sensor", ip="192.0.2.42", mac="24:0a:c4:00:00:42",
     vendor="Espressif", model="ESP32 vibration sensor", firmware="paho-mqtt client",
     purdue_level=1, hostname="sensor-vib-2",
 )
@@ -101,14 +101,14 @@ CAM = Device(
 CAM_SERIAL = "DS-2CD2143G2-I20220315AAWRJ87654321"
 CAM_SERVER_HEADER = "App-webs/"
 VMS = Device(
-    name="vms", role="other", ip="192.0.2.51", mac="00:14:22:7a:00:51",
+    name="vms", role="it_server", ip="192.0.2.51", mac="00:14:22:7a:00:51",
     vendor="Dell", model="PowerEdge T150 (VMS / NVR recorder)",
     firmware="Debian 12 / Python http.client", purdue_level=2, hostname="nvr-01",
 )
 VMS_USER = "vms-recorder"
 VMS_PASSWORD = "lab-only-not-a-secret"  # fake, lab only; never written to truth.json
 INFRA = Device(
-    name="infra", role="other", ip="192.0.2.2", mac="00:14:22:7a:00:02",
+    name="infra", role="it_server", ip="192.0.2.2", mac="00:14:22:7a:00:02",
     vendor="Dell", model="OptiPlex 3000 (plant DHCP/DNS server)", firmware="Debian 12 / dnsmasq",
     purdue_level=3, hostname="infra-01", services=("dhcp/udp:67",),
 )
