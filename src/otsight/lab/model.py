@@ -39,6 +39,19 @@ class Device:
     unit_id: int = 1
     attacker: bool = False
     addressing: str = "static"  # "static", or "dhcp" (leased from the lab's DHCP server)
+    # Identity strings the device's own protocols put on the wire (besides Modbus 43/14, which
+    # ``identity`` gives): what an inventory can be asked to find exactly.
+    reveals: tuple[tuple[str, str], ...] = ()
+
+    def revealed(self) -> dict[str, str]:
+        """Every identity string this device sends, by inventory attribute name."""
+        out: dict[str, str] = {}
+        if self.identity is not None:
+            out["vendor"] = self.identity.vendor
+            out["model"] = self.identity.model_name or self.identity.product_code
+            out["firmware"] = self.identity.revision
+        out.update(dict(self.reveals))
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +147,7 @@ class Truth:
             entry["ips"] = [dev.ip]
             del entry["mac"], entry["ip"]
             entry["services"] = list(dev.services)
+            entry["reveals"] = dev.revealed()
             out["devices"].append(entry)
         for conv in self.conversations:
             centry = asdict(conv)

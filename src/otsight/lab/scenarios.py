@@ -97,6 +97,10 @@ CAM = Device(
     name="cam1", role="camera", ip="192.0.2.50", mac="44:19:b6:2c:05:50",
     vendor="Hikvision", model="DS-2CD2143G2-I", firmware="V5.7.3 build 220112",
     purdue_level=2, hostname="cam-line1", services=("http/tcp:80",),
+    # ISAPI deviceInfo (XML over HTTP) carries these; see agents/camera.py.
+    reveals=(("vendor", "Hikvision"), ("model", "DS-2CD2143G2-I"),
+             ("firmware", "V5.7.3 build 220112"),
+             ("serial", "DS-2CD2143G2-I20220315AAWRJ87654321")),
 )
 CAM_SERIAL = "DS-2CD2143G2-I20220315AAWRJ87654321"
 CAM_SERVER_HEADER = "App-webs/"
@@ -116,7 +120,7 @@ WKS = Device(
     name="wks", role="engineering_workstation", ip="192.0.2.60", mac="54:ee:75:3a:60:60",
     vendor="Lenovo", model="ThinkPad T14 (Windows engineering workstation)",
     firmware="Windows 10-like DHCP client (MSFT 5.0)", purdue_level=2, hostname="ENG-WKS-07",
-    addressing="dhcp",
+    addressing="dhcp", reveals=(("hostname", "ENG-WKS-07"),),
 )
 WKS_VENDOR_CLASS = "MSFT 5.0"
 DHCP_LEASE_S = 120
@@ -127,6 +131,9 @@ BAC = Device(
     name="bac1", role="plc", ip="192.0.2.70", mac="00:a0:03:4c:70:70",
     vendor="Siemens Schweiz AG", model="Desigo PXC4.E16", firmware="V2.1.100",
     purdue_level=1, hostname="ahu1-ctrl", services=("bacnet/udp:47808",),
+    # The BMS reads these properties of the device object (agents/bacnet.py).
+    reveals=(("vendor", "Siemens Schweiz AG"), ("model", "Desigo PXC4.E16"),
+             ("firmware", "V2.1.100"), ("device_name", "AHU1-CTRL")),
 )
 BAC_INSTANCE = 2701
 BAC_VENDOR_ID = 7  # ASHRAE vendor id of Siemens Schweiz AG (formerly Landis & Staefa)
