@@ -11,6 +11,7 @@ import typer
 from .. import __version__
 from .analyze import analyze_command
 from .lab import lab_app
+from .serve import db_app, serve_command, token_app, user_app
 
 app = typer.Typer(
     name="otsight",
@@ -21,6 +22,10 @@ app = typer.Typer(
 )
 app.command("analyze")(analyze_command)
 app.add_typer(lab_app, name="lab")
+app.command("serve")(serve_command)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
 
 
 @app.callback()

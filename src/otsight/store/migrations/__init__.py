@@ -1,0 +1,1 @@
+"""Alembic migrations of the otsight store (see otsight.store.migrate)."""

@@ -1,0 +1,14 @@
+"""API routes, one module per resource, gathered under ``/api``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import alerts, assets, baselines, conversations, events, incidents, meta, stats
+
+
+def api_router() -> APIRouter:
+    router = APIRouter()
+    for module in (meta, assets, conversations, events, alerts, incidents, baselines, stats):
+        router.include_router(module.router)
+    return router
