@@ -23,7 +23,7 @@ demo: $(VENV)/.installed
 	@mkdir -p out
 	$(BIN)/otsight analyze $(EXAMPLE) --events $(EVENTS)
 	@echo
-	@echo "The capture is 49 s of a lab plant built from real stacks: Modbus PLCs, HMI, engineering"
+	@echo "The capture is 58 s of a lab plant built from real stacks: Modbus PLCs, HMI, engineering"
 	@echo "workstation, OPC UA historian, MQTT sensors, an IP camera, a BACnet controller, DHCP."
 	@echo "An attacker at 192.0.2.66 scans it, sits in the middle of HMI and PLC (ARP spoofing),"
 	@echo "writes registers and forces a PLC into listen-only mode;"

@@ -33,6 +33,7 @@ from .scenarios import (
     DHCP_LEASE_S,
     EWS_PERIOD_S,
     EXTRAS,
+    HISTORIAN_POLL_S,
     HMI_POLL_S,
     HMI_WRITE_EVERY,
     MQTT_PERIOD_S,
@@ -246,6 +247,13 @@ def _start_extras(topo: Topology, run: _Run, extras: list[str], seed: int) -> No
                           stdout=subprocess.PIPE, stderr=run.log_file(hist.name),
                           label=hist.name)
         wait_for_line(proc, b"READY", 30.0)
+        # A historian also collects from the controllers: read-only Modbus polling.
+        plc_targets = [{"ip": d.ip, "unit_id": d.unit_id} for d in PLCS]
+        proc = topo.spawn(hist.name, _agent_argv("hmi", {
+            "targets": plc_targets, "poll_s": HISTORIAN_POLL_S, "write_every": 0,
+            "seed": seed + 30}), stdout=subprocess.PIPE, stderr=run.log_file(hist.name + "-poll"),
+            label=hist.name + "-poll")
+        wait_for_line(proc, b"READY", 20.0)
         proc = topo.spawn(rpt.name, _agent_argv("opcua-client", {
             "server": hist.ip, "period_s": OPCUA_PERIOD_S}), stdout=subprocess.PIPE,
             stderr=run.log_file(rpt.name), label=rpt.name)

@@ -125,6 +125,7 @@ WKS = Device(
 WKS_VENDOR_CLASS = "MSFT 5.0"
 DHCP_LEASE_S = 120
 OPCUA_PERIOD_S = 2.0
+HISTORIAN_POLL_S = 5.0
 MQTT_PERIOD_S = 2.0
 CAMERA_PERIOD_S = 2.0
 BAC = Device(
@@ -148,7 +149,12 @@ EXTRAS: dict[str, tuple[tuple[Device, ...], tuple[Conversation, ...]]] = {
         client="rpt", server="hist", protocol="opcua", transport="tcp", port=4840,
         function_codes=(), period_s=OPCUA_PERIOD_S,
         description="reporting client keeps one OPC UA session (no security) to the historian "
-        "and reads three tags (ReadRequest) every 2 s"),)),
+        "and reads three tags (ReadRequest) every 2 s"),
+        *(Conversation(
+            client="hist", server=plc.name, protocol="modbus", transport="tcp", port=502,
+            function_codes=(1, 3, 4), period_s=HISTORIAN_POLL_S,
+            description="historian collects setpoints (FC3), measurements (FC4) and coil states "
+            "(FC1) over one persistent connection, never writes") for plc in (PLC1, PLC2)))),
     "mqtt": ((BROKER, IOT1, IOT2), tuple(Conversation(
         client=dev.name, server="mqtt", protocol="mqtt", transport="tcp", port=1883,
         function_codes=(3,), period_s=MQTT_PERIOD_S,
