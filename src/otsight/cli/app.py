@@ -10,6 +10,7 @@ import typer
 
 from .. import __version__
 from .analyze import analyze_command
+from .inventory import inventory_command
 from .lab import lab_app
 from .serve import db_app, serve_command, token_app, user_app
 
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("analyze")(analyze_command)
+app.command("inventory")(inventory_command)
 app.add_typer(lab_app, name="lab")
 app.command("serve")(serve_command)
 app.add_typer(user_app, name="user")

@@ -13,7 +13,8 @@ class DnsMessage(Event):
     """A DNS-format message. Questions and records are JSON-ready dicts: ``name``, ``type``
     (name), ``type_code``, ``class``; records add ``ttl`` and ``data`` (display string) plus
     type-specific keys (``txt`` list, SRV ``target``/``port``, HINFO ``cpu``/``os``, NBNS
-    ``addresses``/``names``); mDNS questions carry ``unicast_response``."""
+    ``addresses``/``group`` and NBSTAT ``names``/``groups``/``mac``); mDNS questions carry
+    ``unicast_response``."""
 
     protocol: ClassVar[str] = "dns"
     transaction_id: int

@@ -133,17 +133,22 @@ def _rdata(data: bytes, start: int, length: int, rtype: int, nbns: bool) -> dict
         addrs = [".".join(str(b) for b in rd[i + 2 : i + 6]) for i in range(0, length - 5, 6)]
         out["addresses"] = addrs
         out["data"] = ",".join(addrs)
+        if addrs:
+            out["group"] = bool(rd[0] & 0x80)  # NB flags G bit: a group (workgroup) name
     elif nbns and rtype == 33:  # NBSTAT: node names of the answering host
         if length < 1:
             raise Malformed("empty NBSTAT")
         count = rd[0]
         names = []
+        groups = []
         for i in range(count):
             entry = rd[1 + 18 * i : 19 + 18 * i]
             if len(entry) < 18:
                 break
             names.append(f"{printable(entry[:15]).rstrip(' ')}<{entry[15]:02x}>")
+            groups.append(bool(entry[16] & 0x80))  # name flags G bit
         out["names"] = names
+        out["groups"] = groups
         if len(rd) >= 1 + 18 * count + 6:
             mac = rd[1 + 18 * count : 7 + 18 * count]
             out["mac"] = ":".join(f"{b:02x}" for b in mac)

@@ -6,7 +6,8 @@ closes). Persistent connections and pipelining follow naturally: heads follow bo
 responses are matched first-in first-out with the requests the client sent. After a
 ``101 Switching Protocols`` or a successful ``CONNECT`` the bytes are no longer HTTP and are
 ignored. A gap inside a body just shortens it; a gap elsewhere resynchronises on the next line
-that is a start line.
+that is a start line. Bodies are skipped, except a small XML response body, which is kept (up to
+16 KiB) to report the identity elements of device descriptions (UPnP, ISAPI, ONVIF).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from ...core.errors import Malformed, NeedMoreData
 from ...core.events import Event
 from ...core.plugins import FlowContext
 from ..base import Dissector
-from .events import HttpCredential, HttpMalformed, HttpRequest, HttpResponse
+from .events import HttpCredential, HttpDeviceInfo, HttpMalformed, HttpRequest, HttpResponse
 from .parser import (
     MAX_CHUNK_LINE,
+    MAX_DOCUMENT,
     MAX_HEAD,
     Head,
     basic_user,
@@ -30,6 +32,8 @@ from .parser import (
     head_length,
     looks_like_http,
     parse_head,
+    wants_document,
+    xml_identity,
 )
 
 HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, TRAILER, UNTIL_CLOSE, RESYNC, DEAD = range(8)
@@ -47,12 +51,15 @@ class HttpDissector(Dissector):
         self.mode = [HEAD, HEAD]
         self.remaining = [0, 0]
         self.pending: deque[tuple[str, str]] = deque()
+        # an XML response body being kept for its identity elements: (request uri, bytes)
+        self.document: list[tuple[str | None, bytearray] | None] = [None, None]
 
     @classmethod
     def probe(cls, data: bytes, direction: int) -> float:
         return looks_like_http(data)
 
     def on_gap(self, direction: int, nbytes: int) -> None:
+        self.document[direction] = None  # a document with a hole is not read
         mode = self.mode[direction]
         if mode in (DEAD, UNTIL_CLOSE):
             return
@@ -83,13 +90,16 @@ class HttpDissector(Dissector):
                 return
             if state == BODY:
                 n = min(self.remaining[direction], len(buf))
+                self._keep(direction, buf, n)
                 del buf[:n]
                 self.remaining[direction] -= n
                 if self.remaining[direction] == 0:
                     mode[direction] = HEAD
+                    yield from self._document(direction, base)
                 continue
             if state == CHUNK_DATA:
                 n = min(self.remaining[direction], len(buf))
+                self._keep(direction, buf, n)
                 del buf[:n]
                 self.remaining[direction] -= n
                 if self.remaining[direction] == 0:
@@ -123,6 +133,7 @@ class HttpDissector(Dissector):
                         return
                     if size == 0:
                         mode[direction] = TRAILER
+                        yield from self._document(direction, base)
                     else:
                         self.remaining[direction] = size
                         mode[direction] = CHUNK_DATA
@@ -155,9 +166,26 @@ class HttpDissector(Dissector):
 
     def _malformed(self, direction: int, base: dict[str, Any], reason: str, n: int) -> Event:
         self.malformed += 1
+        self.document[direction] = None
         self.mode[direction] = DEAD
         self.buffers[direction].clear()
         return HttpMalformed(**base, reason=reason, length=n)
+
+    def _keep(self, direction: int, buf: bytearray, n: int) -> None:
+        kept = self.document[direction]
+        if kept is not None:
+            if len(kept[1]) + n > MAX_DOCUMENT:
+                self.document[direction] = None  # too large to be a device description
+            else:
+                kept[1].extend(buf[:n])
+
+    def _document(self, direction: int, base: dict[str, Any]) -> Iterator[Event]:
+        kept = self.document[direction]
+        self.document[direction] = None
+        if kept is not None:
+            elements = xml_identity(bytes(kept[1]))
+            if len(elements) >= 2:  # one element alone is not a device description
+                yield HttpDeviceInfo(**base, uri=kept[0], elements=elements)
 
     def _body(self, direction: int, head: Head, has_body: bool) -> None:
         if not has_body:
@@ -231,4 +259,9 @@ class HttpDissector(Dissector):
         else:
             no_body = informational or code in (204, 304) or method == "HEAD"
             self._body(direction, head, not no_body)
+            self.document[direction] = None
+            if self.mode[direction] in (BODY, CHUNK_SIZE) and wants_document(
+                event.content_type, head.content_length
+            ):
+                self.document[direction] = (event.request_uri, bytearray())
         return event

@@ -1,4 +1,5 @@
-"""HTTP events: one per request head, one per response head, and cleartext credentials."""
+"""HTTP events: one per request head, one per response head, cleartext credentials, and the
+identity a device description document carried."""
 
 from __future__ import annotations
 
@@ -65,6 +66,21 @@ class HttpCredential(HttpEvent):
     @property
     def action(self) -> str:
         return "cleartext-credential"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpDeviceInfo(HttpEvent):
+    """Identity elements of a small XML document a server returned (UPnP device description,
+    Hikvision ISAPI deviceInfo, ONVIF GetDeviceInformation): lower-cased element name -> text,
+    as sent (``manufacturer``, ``modelname``, ``serialnumber``, ``firmwareversion``...).
+    Reported when the body is complete and names at least two such elements."""
+
+    uri: str | None  # the request it answers
+    elements: dict[str, str]
+
+    @property
+    def action(self) -> str:
+        return "device-info"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -150,3 +150,53 @@ def could_start_message(prefix: bytes | bytearray) -> bool:
     if space:
         return word.decode("latin-1") in METHODS
     return len(word) <= 20 and all(65 <= c <= 90 or c == 45 for c in word)
+
+
+# --------------------------------------------------------------------------- device descriptions
+MAX_DOCUMENT = 16 * 1024  # an XML response body larger than this is not a device description
+IDENTITY_ELEMENTS = frozenset(
+    {
+        "manufacturer",
+        "modelname",
+        "modelnumber",
+        "model",
+        "serialnumber",
+        "firmwareversion",
+        "softwareversion",
+        "hardwareversion",
+        "friendlyname",
+        "devicename",
+        "devicetype",
+    }
+)
+# <prefix:name attrs>text</prefix:name>, text without markup: linear, no nested constructs.
+_ELEMENT = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]{0,63}:)?([A-Za-z_][\w.-]{0,63})(?:\s[^<>]{0,512})?>"
+    rb"([^<>]{1,256})</(?:[A-Za-z_][\w.-]{0,63}:)?\1\s*>"
+)
+_ENTITIES = {b"&lt;": b"<", b"&gt;": b">", b"&quot;": b'"', b"&apos;": b"'", b"&amp;": b"&"}
+
+
+def wants_document(content_type: str | None, length: int | None) -> bool:
+    """A response body worth reading for identity: XML, and small (or chunked, then capped)."""
+    return (
+        content_type is not None
+        and "xml" in content_type.lower()
+        and (length is None or 0 < length <= MAX_DOCUMENT)
+    )
+
+
+def xml_identity(body: bytes) -> dict[str, str]:
+    """The first text of each identity element (names lower-cased, namespace prefix dropped)."""
+    out: dict[str, str] = {}
+    for m in _ELEMENT.finditer(body[:MAX_DOCUMENT]):
+        name = m.group(1).decode("ascii").lower()
+        if name not in IDENTITY_ELEMENTS or name in out:
+            continue
+        raw = m.group(2)
+        for entity, char in _ENTITIES.items():
+            raw = raw.replace(entity, char)
+        value = raw.decode("utf-8", "replace").strip()
+        if value:
+            out[name] = value
+    return out

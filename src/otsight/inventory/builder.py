@@ -1,0 +1,234 @@
+"""The inventory stage: facts and packets in, assets (with evidence) and change events out.
+
+It is an :class:`~otsight.core.plugins.Observer`: every event is turned into facts
+(:func:`otsight.inventory.facts.facts_of`) and folded into a :class:`Ledger`; every batch adds
+address bindings; every ended flow adds answered ports and conversations. Assets are resolved
+from that state on demand (:meth:`InventoryBuilder.assets`), at checkpoints in packet time (to
+report changes while a live capture runs) and at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ..core.events import BaseEvent
+from ..core.types import mac_to_str
+from ..decode.flows import FlowColumns
+from ..decode.view import BatchView
+from .addresses import AddressBook
+from .attributes import choose
+from .changes import AssetChange, ChangeTracker
+from .classify import classify
+from .facts import facts_of
+from .ledger import Conversation, Ledger
+from .model import Activity, Asset, Evidence, Service
+from .oui import OuiRegistry
+from .profile import build_profiles
+from .resolve import Resolution, resolve, tallies_by_asset
+
+log = logging.getLogger(__name__)
+
+OUI_RELIABILITY = 30  # the MAC's registry owner: often the NIC maker, not the device's
+
+
+@dataclass(slots=True)
+class InventoryConfig:
+    checkpoint_s: float = 60.0  # resolve and report changes this often (packet time)
+    silent_after_s: float = 600.0  # an asset quiet this long is reported silent
+
+
+class InventoryBuilder:
+    """Builds the asset inventory from everything the pipeline sees."""
+
+    name = "inventory"
+
+    def __init__(
+        self, config: InventoryConfig | None = None, oui: OuiRegistry | None = None
+    ) -> None:
+        self.config = config or InventoryConfig()
+        self.oui = oui
+        self.book = AddressBook()
+        self.ledger = Ledger()
+        self.tracker = ChangeTracker(self.config.silent_after_s)
+        self.now = 0.0
+        self._next_checkpoint: float | None = None
+        self._cache: tuple[int, list[Asset], Resolution] | None = None
+        self._version = 0
+        self.facts = 0
+
+    # ------------------------------------------------------------------ Observer
+    def on_event(self, event: BaseEvent) -> None:
+        for fact in facts_of(event):
+            if isinstance(fact, Activity):
+                self.ledger.act(fact)
+            else:
+                self.ledger.observe(fact)
+            self.facts += 1
+        self._version += 1
+
+    def on_batch(self, view: BatchView) -> None:
+        self.book.add(view)
+        self._version += 1
+        if len(view.batch):
+            self.now = max(self.now, float(view.batch.ts_ns.max()) / 1e9)
+        if self._next_checkpoint is None:
+            self._next_checkpoint = self.now + self.config.checkpoint_s
+        elif self.now >= self._next_checkpoint:
+            self.checkpoint()
+            self._next_checkpoint = self.now + self.config.checkpoint_s
+
+    def on_flows(self, flows: FlowColumns) -> None:
+        self.ledger.add_flows(flows)
+        self._version += 1
+
+    def finish(self) -> None:
+        self.checkpoint()
+
+    # ------------------------------------------------------------------ results
+    def checkpoint(self) -> list[AssetChange]:
+        """Resolve now and report what changed since the last checkpoint."""
+        return self.tracker.update(self.assets(), self.now)
+
+    @property
+    def changes(self) -> list[AssetChange]:
+        return self.tracker.changes
+
+    @property
+    def external_endpoints(self) -> int:
+        self.assets()
+        assert self._cache is not None
+        return self._cache[2].external
+
+    def conversations(self) -> list[Conversation]:
+        return sorted(
+            self.ledger.conversations.values(),
+            key=lambda c: (c.first_ts, c.client, c.server, c.port),
+        )
+
+    def service_names(self) -> dict[tuple[str, str, int], str]:
+        """(server IP, transport, port) -> the protocol the dissectors found there."""
+        return self._service_index()[1]
+
+    def assets(self) -> list[Asset]:
+        """The inventory as of the data seen so far (cached until new data arrives)."""
+        if self._cache is not None and self._cache[0] == self._version:
+            return self._cache[1]
+        res = resolve(self.book, self.ledger)
+        tallies = tallies_by_asset(self.ledger, res)
+        assets: dict[str, Asset] = {}
+        for aid, ident in res.identities.items():
+            asset = Asset(
+                asset_id=aid,
+                macs=ident.macs,
+                ips=ident.ips,
+                is_router=ident.is_router,
+                first_seen=ident.first_seen,
+                last_seen=ident.last_seen,
+                packets=ident.packets,
+                bytes=ident.bytes,
+            )
+            chosen, multi, conflicts, evidence = choose(tallies.get(aid, []))
+            self._apply(asset, chosen, multi, evidence)
+            asset.conflicts = conflicts
+            assets[aid] = asset
+        stp = {
+            res.by_mac[mac]: p.stp
+            for mac, p in ((mac_to_str(m), p) for m, p in self.book.macs.items() if p.stp)
+            if mac in res.by_mac
+        }
+        profiles = build_profiles(self.ledger, res, stp)
+        for aid, prof in profiles.items():
+            a = assets[aid]
+            prof.attributes = dict(a.attributes)
+            for key in ("model", "firmware", "os", "device_name", "serial"):
+                value = getattr(a, key)
+                if value:
+                    prof.attributes[key] = value
+            prof.hostnames = a.hostnames
+            prof.vendor = a.vendor
+        by_ip, named = self._service_index()
+        decisions = classify(profiles, {aid: a.first_seen for aid, a in assets.items()})
+        for aid, decision in decisions.items():
+            a = assets[aid]
+            a.role = decision.role
+            a.role_confidence = decision.confidence
+            a.purdue_level = decision.purdue_level
+            a.evidence = decision.evidence + a.evidence
+            prof = profiles[aid]
+            a.protocols = sorted(set(prof.serves) | set(prof.uses))
+            a.peers = len(
+                {peer for peers in prof.serves.values() for peer in peers}
+                | {peer for peers in prof.uses.values() for peer in peers}
+            )
+            a.services = self._services(a, by_ip, named)
+        ordered = sorted(assets.values(), key=_asset_order)
+        self._cache = (self._version, ordered, res)
+        return ordered
+
+    # ------------------------------------------------------------------ helpers
+    def _apply(
+        self,
+        asset: Asset,
+        chosen: dict[str, str],
+        multi: dict[str, list[str]],
+        evidence: list[Evidence],
+    ) -> None:
+        asset.hostnames = multi.get("hostname", [])
+        for key in ("model", "firmware", "serial", "device_name", "os"):
+            value = chosen.pop(key, None)
+            if value is not None:
+                setattr(asset, key, value)
+        vendor = chosen.pop("vendor", None)
+        if vendor is None and self.oui is not None and asset.macs:
+            found = self.oui.lookup(asset.macs[0])
+            if found is not None:
+                vendor = found.name
+                evidence.append(
+                    Evidence("vendor", f"MAC {asset.macs[0]} registered to {vendor}",
+                             f"oui/{found.registry}", asset.first_seen, OUI_RELIABILITY / 100)
+                )
+        asset.vendor = vendor
+        for key in ("ip", "mac"):
+            chosen.pop(key, None)
+        asset.attributes = dict(sorted(chosen.items()))
+        for key in ("ja4", "dhcp_fingerprint"):
+            if key in multi:
+                asset.attributes[key] = ", ".join(multi[key])
+        asset.evidence = evidence
+
+    def _service_index(
+        self,
+    ) -> tuple[dict[str, list[tuple[str, int, int]]], dict[tuple[str, str, int], str]]:
+        """Answered ports by server IP, and the protocol the dissectors named for each."""
+        by_ip: dict[str, list[tuple[str, int, int]]] = {}
+        for (server_ip, transport, port), pt in self.ledger.ports.items():
+            by_ip.setdefault(server_ip, []).append((transport, port, len(pt.clients)))
+        named: dict[tuple[str, str, int], str] = {}
+        for (_client, server, protocol, _cat, _op), tally in self.ledger.activities.items():
+            if server[0] == "ip" and tally.server_port:
+                named.setdefault((server[1], tally.transport or "", tally.server_port), protocol)
+        return by_ip, named
+
+    @staticmethod
+    def _services(
+        asset: Asset,
+        by_ip: dict[str, list[tuple[str, int, int]]],
+        named: dict[tuple[str, str, int], str],
+    ) -> list[Service]:
+        out: dict[tuple[str, str, int], Service] = {}
+        for ip in asset.ips:
+            for transport, port, clients in by_ip.get(ip, ()):
+                protocol = named.get((ip, transport, port), "unknown")
+                key = (protocol, transport, port)
+                svc = out.get(key)
+                if svc is None:
+                    svc = out[key] = Service(protocol, transport, port)
+                svc.clients += clients
+        return sorted(out.values(), key=lambda s: (s.transport, s.port, s.protocol))
+
+
+def _asset_order(a: Asset) -> tuple[int, tuple[int, ...], str]:
+    if a.ips and "." in a.ips[0]:
+        return (0, tuple(int(x) for x in a.ips[0].split(".")), a.asset_id)
+    return (1, (), a.asset_id)

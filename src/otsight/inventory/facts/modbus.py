@@ -1,0 +1,77 @@
+"""Modbus: device identification (FC 43/14) of the server, and what each request does.
+
+The 43/14 objects describe the device that answers (the server, ``src`` of the response). Behind
+a Modbus gateway the unit id selects a serial device the gateway fronts; otsight has no address
+for those, so their identity lands on the gateway's IP (the unit id is not an asset key yet).
+"""
+
+from __future__ import annotations
+
+from ...protocols.modbus.events import ModbusRequest, ModbusResponse
+from ..model import Fact
+from ._common import NONE, Collector, Handler, one
+
+SOURCE = "modbus/device-identification"
+IDENTIFICATION = 90
+SECOND_NAME = 85  # ProductName: a model name, beaten by ModelName when both are sent
+
+# 43/14 object (as the dissector names it) -> (attribute, reliability)
+OBJECTS: dict[str, tuple[str, int]] = {
+    "vendor_name": ("vendor", IDENTIFICATION),
+    "product_code": ("product_code", IDENTIFICATION),
+    "revision": ("firmware", IDENTIFICATION),
+    "model_name": ("model", IDENTIFICATION),
+    "product_name": ("model", SECOND_NAME),
+    "user_application_name": ("application", IDENTIFICATION),
+}
+
+CATEGORIES: dict[int, str] = {
+    1: "read",
+    2: "read",
+    3: "read",
+    4: "read",
+    5: "write",
+    6: "write",
+    7: "read",  # read exception status: eight status coils
+    8: "diagnostic",
+    11: "diagnostic",
+    12: "diagnostic",
+    15: "write",
+    16: "write",
+    17: "diagnostic",  # report server id
+    20: "read",
+    21: "write",
+    22: "write",
+    23: "write",  # read/write multiple registers: the write is what matters
+    24: "read",
+    43: "diagnostic",
+    # 90 (Schneider UMAS) carries reads, writes, program transfers and start/stop alike; the
+    # dissector does not expose its sub-function yet, so it stays "other".
+}
+# FC 8 sub-functions that change the device's behaviour rather than report on it.
+CONTROL_DIAGNOSTICS = frozenset({1, 4})  # restart communications, force listen-only mode
+
+
+def request(event: ModbusRequest) -> tuple[Fact, ...]:
+    fc = event.function_code
+    category = CATEGORIES.get(fc, "other")
+    if fc == 8 and event.sub_function in CONTROL_DIAGNOSTICS:
+        category = "control"
+    elif fc == 43 and event.sub_function != 14:
+        category = "other"  # CANopen general reference: a tunnelled request of any kind
+    return one(event, category)
+
+
+def response(event: ModbusResponse) -> tuple[Fact, ...]:
+    objects = event.device_identification
+    if not objects:
+        return NONE
+    facts = Collector(event)
+    for name, value in objects.items():
+        target = OBJECTS.get(name)
+        if target is not None:
+            facts.observe(target[0], value, SOURCE, target[1], ip=event.src_ip)
+    return facts.result()
+
+
+HANDLERS: dict[type, Handler] = {ModbusRequest: request, ModbusResponse: response}
