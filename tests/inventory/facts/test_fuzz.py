@@ -123,8 +123,8 @@ def test_random_payloads_through_flow_dissectors(
     d = cls(FlowContext(1, proto, "192.0.2.20", 40000, "192.0.2.10", port))
     events: list[BaseEvent] = []
     for k, (direction, data) in enumerate(chunks):
-        # the dissector contract allows the declared errors on fuzzed input (the MQTT dissector
-        # lets one out when a mid-stream CONNACK re-parses as MQTT 5): facts of what came first
+        # the dissector contract allows the declared errors on fuzzed input: facts of what came
+        # first
         with contextlib.suppress(Malformed, NeedMoreData):
             events.extend(d.on_data(direction, data, k * 1_000_000, k + 1))
     all_facts(events)

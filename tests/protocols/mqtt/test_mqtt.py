@@ -398,3 +398,16 @@ def test_agrees_with_suricata_verify_expectations() -> None:
     print(f"\nsuricata-verify: {checked} expected MQTT records, {agreed} agree")
     assert checked >= 60
     assert agreed / checked >= 0.95
+
+
+def test_mid_stream_connack_that_is_not_mqtt5_is_malformed_not_raised() -> None:
+    """Found by fuzzing: a CONNACK seen before any CONNECT is re-read as MQTT 5 (only v5 has
+    CONNACK properties); if that fails, the packet is reported, not raised out of on_data."""
+    d = MqttDissector(FlowContext(1, 6, "192.0.2.20", 40000, "192.0.2.40", 1883))
+    # CONNACK, remaining length 3: flags 0, reason 0, properties length 5 with no properties.
+    events = list(d.on_data(1, bytes([0x20, 0x03, 0x00, 0x00, 0x05]), 1_000_000, 1))
+    assert [type(e).__name__ for e in events] == ["MqttMalformed"]
+    assert d.malformed == 1
+    # A well-formed MQTT 5 CONNACK after it still decodes.
+    events = list(d.on_data(1, bytes([0x20, 0x03, 0x00, 0x00, 0x00]), 2_000_000, 2))
+    assert [e.action for e in events] == ["connack"]

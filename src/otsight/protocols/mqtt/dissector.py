@@ -97,8 +97,17 @@ class MqttDissector(FramedDissector):
             self.level = p.protocol_level
             self.client_direction = direction
         elif t == CONNACK and self.level is None and p.remaining_length > 2:
-            self.level = 5  # joined mid-stream: only MQTT 5 has CONNACK properties
-            p = parse_packet(msg, 5)
+            # Joined mid-stream: only MQTT 5 has CONNACK properties. A CONNACK that is not
+            # valid MQTT 5 either is reported as malformed, like any other bad packet.
+            try:
+                p5 = parse_packet(msg, 5)
+            except Malformed as exc:
+                self.malformed += 1
+                return MqttMalformed(
+                    **base, reason=str(exc), length=len(msg), message_type=msg[0] >> 4
+                )
+            self.level = 5
+            p = p5
         common: dict[str, Any] = {
             **base,
             "message_type": t,
