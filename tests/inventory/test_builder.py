@@ -47,7 +47,7 @@ def _routed_plant(tmp_path: Path) -> Path:
     p.arp_reply(0.002, *ROUTER, *HMI)
     t = p.tcp_session(0.01, HMI, PLC, 502, modbus_polls(20))
     # A remote HMI behind the router polls the PLC through the router's MAC.
-    p.tcp_session(t, REMOTE_HMI, (PLC[0], PLC[1]), 502, modbus_polls(5, 100), sport=41000)
+    p.tcp_session(t, REMOTE_HMI, (PLC[0], PLC[1]), 502, modbus_polls(12, 100), sport=41000)
     # Internet hosts answer the local HMI through the router (DNS over UDP).
     for i, ip in enumerate(("8.8.8.8", "1.1.1.1", "9.9.9.9")):
         p.udp(1.0 + i / 10, HMI, (ROUTER_MAC, ip), 5000 + i, 53, b"\x12\x34" + bytes(10))

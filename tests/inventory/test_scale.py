@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import resource
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,17 +18,18 @@ LIMIT_MB = 300
 def test_ten_thousand_hosts_under_300_mb(tmp_path: Path) -> None:
     cap = many_hosts(tmp_path / "many.pcap", HOSTS, PLCS)
     out = tmp_path / "inv.json"
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "otsight.cli", "inventory", str(cap), "--format", "json", "-o",
          str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    assert proc.returncode == 0, proc.stderr
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would be the largest of every
+    # child this test process ever had, tshark included).
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    peak_mb = usage.ru_maxrss / 1024
     doc = json.loads(out.read_text())
     roles: dict[str, int] = {}
     for a in doc["assets"]:
@@ -36,7 +37,6 @@ def test_ten_thousand_hosts_under_300_mb(tmp_path: Path) -> None:
     print(f"\n{HOSTS} hosts: {len(doc['assets'])} assets, roles {roles}, peak RSS {peak_mb:.0f} MB")
     assert len(doc["assets"]) == HOSTS + PLCS
     assert roles.get("plc") == PLCS
-    assert roles.get("hmi") == HOSTS
-    # ru_maxrss of children is the largest child so far; only meaningful if this one was larger.
-    assert before / 1024 < LIMIT_MB
+    # One read each is too little to call them operator stations: they stay unknown.
+    assert roles.get("unknown") == HOSTS
     assert peak_mb < LIMIT_MB

@@ -57,6 +57,8 @@ IT_SERVICE_PORTS = {
     25: "SMTP",
     514: "syslog",
 }
+ARP_SWEEP_MIN = 32
+HMI_MIN_READS = 10
 SCAN_MIN_HOSTS = 10
 SCAN_MIN_PORTS = 20
 IT_PROTOCOLS = {"dhcp": "DHCP", "dns": "DNS", "ntp": "NTP", "ldap": "LDAP", "smb": "SMB"}
@@ -214,7 +216,9 @@ def diagnoses_controllers(p: Profile) -> Vote | None:
 def polls_controllers(p: Profile) -> Vote | None:
     reads = p.ops("read", OT_CLIENT_PROTOCOLS)
     writes = p.ops("write", OT_CLIENT_PROTOCOLS)
-    if reads + writes == 0:
+    # An operator station reads far more than it writes; a few writes and nothing read is not
+    # supervision (and is what the detectors look at).
+    if reads < HMI_MIN_READS or reads < writes:
         return None
     servers = p.uses_any(*OT_CLIENT_PROTOCOLS)
     protos = sorted(_name(x) for x in OT_CLIENT_PROTOCOLS if p.uses.get(x))
@@ -242,6 +246,11 @@ def opcua_client(p: Profile) -> Vote | None:
 
 
 def scans(p: Profile) -> Vote | None:
+    if p.arp_targets >= ARP_SWEEP_MIN:
+        return 3.0, (
+            f"asks ARP for {_plural(p.arp_targets, 'address')}: a host sweep, the work of an IT "
+            "tool, not of a control device"
+        )
     if p.probed_hosts < SCAN_MIN_HOSTS and p.probed_ports < SCAN_MIN_PORTS:
         return None
     return 3.0, (

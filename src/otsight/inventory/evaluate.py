@@ -27,6 +27,7 @@ class DeviceScore:
     role: str | None
     purdue_truth: float | None
     purdue: int | None
+    attacker: bool = False
     identity: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # want, got
 
 
@@ -52,15 +53,13 @@ class InventoryScore:
 
     @property
     def role_macro_f1(self) -> float:
-        roles = sorted({d.truth_role for d in self.devices})
-        f1s = []
-        for role in roles:
-            tp = sum(d.role == role and d.truth_role == role for d in self.devices)
-            fp = sum(d.role == role and d.truth_role != role for d in self.devices)
-            fn = sum(d.role != role and d.truth_role == role for d in self.devices)
-            denom = 2 * tp + fp + fn
-            f1s.append(2 * tp / denom if denom else 1.0)
-        return sum(f1s) / len(f1s) if f1s else 0.0
+        return _macro_f1(self.devices)
+
+    @property
+    def plant_role_macro_f1(self) -> float:
+        """Macro-F1 over the plant's own devices: an attacker's machine has no plant role."""
+        return _macro_f1([d for d in self.devices if not d.attacker])
+
 
     @property
     def purdue_accuracy(self) -> float:
@@ -86,6 +85,7 @@ class InventoryScore:
             "devices": len(self.devices),
             "role_accuracy": round(self.role_accuracy, 4),
             "role_macro_f1": round(self.role_macro_f1, 4),
+            "plant_role_macro_f1": round(self.plant_role_macro_f1, 4),
             "purdue_accuracy": round(self.purdue_accuracy, 4),
             "identity_exact": f"{hits}/{total}",
             "split": self.split,
@@ -104,6 +104,18 @@ class InventoryScore:
                 if g is None or _norm(g) != _norm(w)
             ],
         }
+
+
+def _macro_f1(devices: list[DeviceScore]) -> float:
+    roles = sorted({d.truth_role for d in devices})
+    f1s = []
+    for role in roles:
+        tp = sum(d.role == role and d.truth_role == role for d in devices)
+        fp = sum(d.role == role and d.truth_role != role for d in devices)
+        fn = sum(d.role != role and d.truth_role == role for d in devices)
+        denom = 2 * tp + fp + fn
+        f1s.append(2 * tp / denom if denom else 1.0)
+    return sum(f1s) / len(f1s) if f1s else 0.0
 
 
 def _norm(value: str) -> str:
@@ -144,6 +156,7 @@ def score(assets: list[Asset], truth: dict[str, Any]) -> InventoryScore:
             main.role if main else None,
             dev.get("purdue_level"),
             main.purdue_level if main else None,
+            bool(dev.get("attacker")),
         )
         for attr, want in (dev.get("reveals") or {}).items():
             if attr in IDENTITY_FIELDS:

@@ -32,6 +32,7 @@ class Profile:
     used_by_server: dict[str, Counter[str]] = field(default_factory=dict)  # server -> categories
     ports: dict[tuple[str, int], int] = field(default_factory=dict)  # answered -> clients
     client_ports: Counter[tuple[str, int]] = field(default_factory=Counter)  # connected to
+    arp_targets: int = 0  # distinct addresses it asked ARP for (hundreds: a sweep)
     probed_hosts: int = 0  # distinct addresses it tried that did not answer
     probed_ports: int = 0
 
@@ -69,6 +70,10 @@ def build_profiles(
         profiles[aid].stp_bpdus = stp.get(aid, 0)
     for (client, server, protocol, category, _op), tally in ledger.activities.items():
         caid = subject_asset(client, res)
+        if protocol == "arp":  # resolution, not use of a service: only the sweep width counts
+            if caid is not None:
+                profiles[caid].arp_targets += 1
+            continue
         said = subject_asset(server, res)
         cname: str = caid or client[1]
         sname: str = said or server[1]

@@ -2,14 +2,14 @@
 
 Probes (sender IP 0.0.0.0) bind nothing. A sender MAC that differs from the frame's Ethernet
 source (proxy ARP, or spoofing) is kept with a low reliability so that the real binding wins;
-spotting the spoofing is the detectors' job. ARP gives no Activity: every conversation starts
-with one, so it says nothing about roles.
+spotting the spoofing is the detectors' job. A request is a ``discovery`` Activity towards the
+address asked for: one per conversation says nothing, hundreds of distinct targets are a sweep.
 """
 
 from __future__ import annotations
 
 from ...protocols.arp.dissector import ArpMessage
-from ..model import Fact
+from ..model import Activity, Fact
 from ._common import NONE, Collector, Handler
 
 SOURCE = "arp/sender"
@@ -24,6 +24,19 @@ def message(event: ArpMessage) -> tuple[Fact, ...]:
     facts = Collector(event)
     reliability = MISMATCH if event.mac_mismatch else BINDING
     facts.bind_ip(event.sender_ip, SOURCE, reliability, event.sender_mac)
+    if event.operation == "request" and event.target_ip and event.target_ip != event.sender_ip:
+        facts.facts.append(
+            Activity(
+                ts=event.ts,
+                protocol="arp",
+                category="discovery",
+                operation="who-has",
+                client_ip=event.sender_ip,
+                client_mac=event.sender_mac,
+                server_ip=event.target_ip,
+                frame=event.frame,
+            )
+        )
     return facts.result()
 
 
