@@ -44,3 +44,5 @@ class Alert:
     last_ts: float | None = None
     count: int = 1
     evidence: tuple[AlertEvidence, ...] = field(default_factory=tuple)
+    # packet time at which the detector decided (>= ts: a scan is decided some probes in)
+    detected_ts: float | None = None

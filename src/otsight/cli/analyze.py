@@ -14,10 +14,13 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from ..core.errors import CaptureError
+from ..core.plugins import Observer
 from ..export.jsonl import JsonlSink
 from ..pipeline.assemble import Stages, build_stages, run_batches, run_files
 from ..pipeline.runner import AnalysisResult
 from ..pipeline.summary import Summary
+from .detect import detection_stage, report_alerts
+from .storage import open_store
 
 PROGRESS_MIN_BYTES = 32 << 20
 
@@ -39,10 +42,29 @@ def analyze_command(
         None, "--duration", help="Stop live capture after S seconds."
     ),
     top: int = typer.Option(10, "--top", help="Rows in the top-N tables."),
+    dissect: bool = typer.Option(
+        False,
+        "--dissect",
+        help="Dissect application protocols and count their flows and events per protocol "
+        "in the summary (implied by --events, --alerts and --db).",
+    ),
     events: Path | None = typer.Option(
         None,
         "--events",
         help="Dissect application protocols and write every event as ECS JSON lines to this file.",
+    ),
+    alerts: bool = typer.Option(False, "--alerts", help="Run the detectors; print their alerts."),
+    alerts_out: Path | None = typer.Option(
+        None, "--alerts-out", help="Write alerts and incidents as JSON lines (- for stdout)."
+    ),
+    detectors: Path | None = typer.Option(
+        None, "--detectors", help="JSON file: detector name -> options (with --alerts or --db)."
+    ),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="Build the inventory, run the detectors and write assets, conversations, alerts "
+        "and events of note to this store (SQLite path or database URL; see `otsight serve`).",
     ),
     progress: bool | None = typer.Option(
         None,
@@ -55,19 +77,38 @@ def analyze_command(
     if not captures and not interface:
         err.print("[red]error:[/] give capture files, directories, - for stdin, or --interface")
         raise typer.Exit(2)
-    if json_out and events is not None and str(events) == "-":
-        err.print("[red]error:[/] --json and --events - would both write to standard output")
+    stdout_users = [
+        json_out,
+        events is not None and str(events) == "-",
+        alerts_out is not None and str(alerts_out) == "-",
+    ]
+    if sum(stdout_users) > 1:
+        err.print(
+            "[red]error:[/] --json, --events - and --alerts-out - all write to standard output: "
+            "choose one"
+        )
         raise typer.Exit(2)
     started = time.perf_counter()
     sink: JsonlSink | None = None
-    stages: Stages | None = None
+    observers: list[Observer] = []
     if events is not None:
         try:
             sink = JsonlSink(events)
         except OSError as exc:
             err.print(f"[red]error:[/] {events}: cannot write events: {exc.strerror or exc}")
             raise typer.Exit(2) from None
-        stages = build_stages([sink])
+        observers.append(sink)
+    detection = None
+    if alerts or alerts_out is not None or db is not None:
+        detection = detection_stage(detectors, err=err)
+    store = None
+    if db is not None:
+        source = f"live:{interface}" if interface else " ".join(captures)
+        store = open_store(db, source, detection, err)
+        observers += [store.inventory, *([detection] if detection else []), store.sink]
+    elif detection is not None:
+        observers.append(detection)
+    stages = build_stages(observers) if observers or dissect else None
     try:
         if interface:
             result = _live(interface, bpf, count, duration, err, stages)
@@ -76,6 +117,8 @@ def analyze_command(
     finally:
         if sink is not None:
             sink.close()
+        if store is not None:
+            store.close()
     if stages is not None:
         result.summary.dissected = stages.dissected()
     elapsed = time.perf_counter() - started
@@ -88,9 +131,13 @@ def analyze_command(
         data["elapsed_s"] = round(elapsed, 3)
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
-        # With --events - the events own standard output; the summary goes to stderr.
-        to_stderr = events is not None and str(events) == "-"
+        # With --events - or --alerts-out - those own standard output; the summary goes to stderr.
+        to_stderr = sum(stdout_users) > 0
         _render(result.summary, top, elapsed, Console(stderr=to_stderr))
+    if detection is not None and (alerts or alerts_out is not None):
+        report_alerts(detection, alerts_out, Console(stderr=sum(stdout_users) > 0), show=alerts)
+    if store is not None:
+        err.print(store.report(), highlight=False)
     if result.errors:
         raise typer.Exit(1)
 

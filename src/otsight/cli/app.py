@@ -10,6 +10,7 @@ import typer
 
 from .. import __version__
 from .analyze import analyze_command
+from .detect import eval_command
 from .inventory import inventory_command
 from .lab import lab_app
 from .serve import db_app, serve_command, token_app, user_app
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.command("analyze")(analyze_command)
 app.command("inventory")(inventory_command)
+app.command("eval")(eval_command)
 app.add_typer(lab_app, name="lab")
 app.command("serve")(serve_command)
 app.add_typer(user_app, name="user")

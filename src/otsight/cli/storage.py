@@ -1,0 +1,79 @@
+"""`--db`: the inventory, the detectors' alerts and a store sink wired for one analysis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from ..detect.stage import DetectionStage
+from ..inventory.builder import InventoryBuilder
+from ..inventory.oui import OuiRegistry
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only when --db is given
+    from ..store.batch import BatchWriter
+    from ..store.sink import StoreSink
+
+
+@dataclass
+class StoreStages:
+    """The stages a ``--db`` run adds, and how to finish them."""
+
+    inventory: InventoryBuilder
+    sink: StoreSink
+    writer: BatchWriter
+    description: str
+
+    def close(self) -> None:
+        """Write what is left (the sink's finish has flushed; this catches early exits)."""
+        from ..store.batch import BatchFailed
+
+        try:
+            self.writer.close()
+        except BatchFailed as exc:
+            Console(stderr=True).print(f"[red]error:[/] store: {exc}", highlight=False)
+
+    def report(self) -> str:
+        stats = self.writer.stats
+        written = ", ".join(f"{n} {k}" for k, n in sorted(stats.written.items())) or "nothing"
+        line = f"store {self.description}: wrote {written} in {stats.batches} batches"
+        if stats.failed_batches:
+            line += f"; {stats.failed_batches} batches failed ({stats.lost} records lost)"
+        return line
+
+
+def open_store(
+    db: str, source: str, detection: DetectionStage | None, err: Console
+) -> StoreStages:
+    """Open (and if empty, create) the store; exit 2 with the reason when that fails."""
+    from ..store.batch import BatchWriter
+    from ..store.db import describe, make_engine, session_factory
+    from ..store.errors import StoreError
+    from ..store.migrate import ensure_schema
+    from ..store.sink import StoreSink
+
+    try:
+        engine = make_engine(db)
+        ensure_schema(engine)
+    except (StoreError, OSError) as exc:
+        err.print(f"[red]error:[/] --db {db}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # the driver's own errors: a server not running, a bad password
+        err.print(
+            f"[red]error:[/] --db {db}: cannot open the store: {exc}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
+    try:
+        oui: OuiRegistry | None = OuiRegistry.load()
+    except FileNotFoundError as exc:
+        err.print(f"[yellow]warning:[/] {exc}; vendors from MAC addresses are off")
+        oui = None
+    inventory = InventoryBuilder(oui=oui)
+    writer = BatchWriter(session_factory(engine))
+    alerts = (lambda: detection.alerts) if detection is not None else None
+    sink = StoreSink(writer, source, inventory=inventory, alerts=alerts)
+    return StoreStages(inventory, sink, writer, describe(engine))

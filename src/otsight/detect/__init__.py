@@ -1,0 +1,1 @@
+"""Detection: rules, learned baseline and anomaly models."""

@@ -1,0 +1,224 @@
+"""Connection and packet floods: a destination's rate over a short window against its own past.
+
+Per destination service (IP, TCP port) the detector counts connection attempts (SYN without
+ACK), and per destination IP every packet, in one-second buckets of packet time. A flood is a
+``window_s`` sum that reaches both an absolute floor (``min_connections`` / ``min_packets``) and
+``factor`` times the destination's own recent rate (an exponentially weighted average of past
+buckets, frozen while a flood lasts so the attack does not become the norm). One alert per
+episode: the destination re-arms when its window falls below half the threshold. Denial of
+Service, T0814.
+
+Vectorised: one ``np.unique`` over (destination, bucket) per batch; Python runs once per
+destination-second above a small floor (``floor_share`` of the per-second threshold), so quiet
+destinations cost nothing and their history is zero, which the absolute floor covers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+
+from ...alerts.factory import new_alert
+from ...alerts.model import Alert, AlertEvidence
+from ...core.types import ip_from_words
+from ...decode.table import L3_IPV4, L3_IPV6, PROTO_TCP, TCP_ACK, TCP_SYN
+from ...decode.view import BatchView
+from ..base import Detector, DetectorOptions
+
+NS = 1_000_000_000
+
+
+class FloodOptions(DetectorOptions):
+    window_s: int = Field(default=5, ge=1, description="seconds summed (one-second buckets)")
+    min_connections: int = Field(default=100, ge=1, description="SYNs per window, at least")
+    min_packets: int = Field(default=5000, ge=1, description="packets per window, at least")
+    factor: float = Field(default=10.0, gt=1.0, description="times the destination's own rate")
+    half_life_s: float = Field(default=300.0, gt=0, description="memory of the recent rate")
+    min_history_s: float = Field(
+        default=60.0, gt=0, description="history needed before the average is fully trusted"
+    )
+    floor_share: float = Field(
+        default=0.25, gt=0, le=1, description="buckets below this share of the per-second "
+        "floor are not tracked (cost control)"
+    )
+    max_destinations: int = Field(default=50_000, ge=1, description="memory bound (~1 kB each)")
+
+
+class _Rate:
+    """One destination's recent buckets and long-run average rate (per second)."""
+
+    __slots__ = ("bucket", "ewma", "flooding", "recent", "total", "weight")
+
+    def __init__(self, bucket: int) -> None:
+        self.bucket = bucket
+        self.ewma = 0.0
+        self.weight = 0.0  # how much history the average holds (bias correction of a young one)
+        self.flooding = False
+        self.recent: deque[tuple[int, int, float, int]] = deque()  # bucket, n, first ts, frame
+        self.total = 0
+
+    def rate(self, min_weight: float) -> float:
+        """Recent connections/packets per second. The average is bias-corrected for a young
+        destination, but never by more than ``min_weight`` (the weight of ``min_history_s``):
+        the first seconds of a flood must not become the history it is judged against."""
+        return self.ewma / max(self.weight, min_weight)
+
+    def advance(self, bucket: int, window: int, keep: float) -> None:
+        """Move to ``bucket``: close the buckets in between into the average."""
+        if bucket <= self.bucket:
+            return
+        if not self.flooding:
+            closed = sum(n for b, n, _, _ in self.recent if b == self.bucket)
+            self.ewma = keep * self.ewma + (1.0 - keep) * closed
+            self.weight = keep * self.weight + (1.0 - keep)
+            quiet = keep ** (bucket - self.bucket - 1)  # the empty seconds in between
+            self.ewma *= quiet
+            self.weight = quiet * self.weight + (1.0 - quiet)
+        self.bucket = bucket
+        while self.recent and self.recent[0][0] <= bucket - window:
+            self.total -= self.recent.popleft()[1]
+
+
+class FloodDetector(Detector[FloodOptions]):
+    """Connection floods per destination service, packet floods per destination host."""
+
+    name: ClassVar[str] = "flood"
+    description: ClassVar[str] = "connection and packet floods against a destination's own rate"
+    Options = FloodOptions
+    wants_batches = True
+
+    def __init__(self, options: FloodOptions | None = None) -> None:
+        super().__init__(options)
+        self._rates: dict[tuple[str, tuple[int, ...]], _Rate] = {}
+        self.dropped = 0
+
+    def on_batch(self, view: BatchView) -> Iterable[Alert]:
+        t = view.table
+        if len(t) == 0:
+            return ()
+        ip = (t.err == 0) & ((t.l3 == L3_IPV4) | (t.l3 == L3_IPV6))
+        syn = ip & (t.proto == PROTO_TCP) & ((t.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+        alerts: list[Alert] = []
+        opts = self.options
+        if syn.any():
+            keys = np.stack([t.dst_hi, t.dst_lo, t.dport.astype(np.uint64)], axis=1)
+            alerts += self._count(view, "connection-flood", syn, keys, opts.min_connections)
+        if ip.any():
+            keys = np.stack([t.dst_hi, t.dst_lo], axis=1)
+            alerts += self._count(view, "packet-flood", ip, keys, opts.min_packets)
+        return alerts
+
+    def _count(
+        self,
+        view: BatchView,
+        kind: str,
+        mask: npt.NDArray[np.bool_],
+        all_keys: npt.NDArray[np.uint64],
+        minimum: int,
+    ) -> list[Alert]:
+        opts = self.options
+        idx = np.flatnonzero(mask)
+        ts_ns = view.batch.ts_ns[idx]
+        bucket = (ts_ns // NS).astype(np.uint64)
+        rows = np.concatenate([all_keys[idx], bucket[:, None]], axis=1)
+        order = np.lexsort((ts_ns, *rows.T[::-1]))  # by key, bucket, then time
+        rows, idx, ts_ns = rows[order], idx[order], ts_ns[order]
+        starts = np.flatnonzero(np.r_[True, np.any(rows[1:] != rows[:-1], axis=1)])
+        counts = np.diff(np.r_[starts, len(rows)])
+        floor = opts.floor_share * minimum / opts.window_s
+        keep_rows = counts >= floor
+        if not keep_rows.any():
+            return []
+        keep = 0.5 ** (1.0 / opts.half_life_s)
+        min_weight = 1.0 - keep**opts.min_history_s
+        alerts: list[Alert] = []
+        # process in time order of buckets so windows slide forward
+        chosen = starts[keep_rows]
+        chosen = chosen[np.argsort(rows[chosen, -1], kind="stable")]
+        for start in chosen.tolist():
+            n = int(np.searchsorted(starts, start, side="right"))
+            count = int(counts[n - 1])
+            key = tuple(int(v) for v in rows[start, :-1])
+            b = int(rows[start, -1])
+            state = self._rates.get((kind, key))
+            if state is None:
+                if len(self._rates) >= opts.max_destinations:
+                    self.dropped += 1
+                    continue
+                state = self._rates[(kind, key)] = _Rate(b)
+            state.advance(b, opts.window_s, keep)
+            threshold = max(float(minimum), opts.factor * state.rate(min_weight) * opts.window_s)
+            if state.flooding and state.total < threshold / 2:
+                state.flooding = False  # the episode is over (judged before this bucket)
+            before = state.total
+            frame = view.batch.first_frame + int(idx[start])
+            state.recent.append((b, count, float(ts_ns[start]) / 1e9, frame))
+            state.total += count
+            if not state.flooding and state.total >= threshold:
+                state.flooding = True
+                crossing = start + max(0, min(count - 1, int(np.ceil(threshold)) - before - 1))
+                alerts.append(self._alert(view, kind, key, state, int(idx[crossing]),
+                                          idx[start : start + count], threshold))
+        return alerts
+
+    def _alert(
+        self,
+        view: BatchView,
+        kind: str,
+        key: tuple[int, ...],
+        state: _Rate,
+        crossing: int,
+        bucket_rows: npt.NDArray[np.intp],
+        threshold: float,
+    ) -> Alert:
+        t, batch = view.table, view.batch
+        _, _, first_ts, first_frame = state.recent[0]
+        dst = ip_from_words(key[0], key[1])
+        target = f"{dst}:{key[2]}/tcp" if kind == "connection-flood" else dst
+        sources = np.stack([t.src_hi[bucket_rows], t.src_lo[bucket_rows]], axis=1)
+        uniq, share = np.unique(sources, axis=0, return_counts=True)
+        top = int(np.argmax(share))
+        src = ip_from_words(int(uniq[top, 0]), int(uniq[top, 1])) if (
+            share[top] * 2 >= len(bucket_rows)
+        ) else None
+        what = "connection attempts" if kind == "connection-flood" else "packets"
+        window = self.options.window_s
+        title = f"{'Connection' if kind == 'connection-flood' else 'Packet'} flood on {target}: " \
+            f"{state.total} {what} in {window} s"
+        keep = 0.5 ** (1.0 / self.options.half_life_s)
+        usual = f"{state.rate(1.0 - keep**self.options.min_history_s):.1f}/s"
+        explanation = (
+            f"{target} received {state.total} {what} within {window} s, "
+            f"{'from ' + src + ' mostly' if src else f'from {len(uniq)} sources'}; its usual "
+            f"rate is {usual} (threshold {threshold:.0f}): a flood like this exhausts the "
+            "device's connections or CPU, and controllers stop serving their masters (denial "
+            "of service)."
+        )
+
+        def fact(row: int, detail: str) -> AlertEvidence:
+            flow = int(view.flow_ids[row])
+            return AlertEvidence(
+                ts=float(batch.ts_ns[row]) / 1e9, frame=batch.first_frame + row,
+                flow_id=flow or None, protocol="tcp" if kind == "connection-flood" else "ip",
+                operation="syn" if kind == "connection-flood" else "packet", detail=detail,
+            )
+
+        evidence = (
+            AlertEvidence(
+                ts=first_ts, frame=first_frame, flow_id=None,
+                protocol="tcp" if kind == "connection-flood" else "ip",
+                operation="flood-start", detail=f"first of the window to {target}",
+            ),
+            fact(crossing, f"threshold {threshold:.0f} reached"),
+        )
+        return new_alert(
+            detector=self.name, kind=kind, severity="high", title=title,
+            explanation=explanation, technique_id="T0814", ts=first_ts, frame=first_frame,
+            src_ip=src, dst_ip=dst, protocol="tcp" if kind == "connection-flood" else None,
+            evidence=evidence, detected_ts=float(batch.ts_ns[crossing]) / 1e9,
+        )

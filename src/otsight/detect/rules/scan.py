@@ -1,0 +1,470 @@
+"""Host sweeps and port scans: many failed probes from one source, fast or slow.
+
+A probe is a TCP SYN, an ICMP echo request or an ARP who-has. It fails when the target rejects
+it (TCP RST, ICMP unreachable) or does not answer within ``grace_s``; it succeeds on a SYN-ACK,
+an echo reply or an ARP reply. Counting failures rather than probes keeps a SCADA server that
+connects to fifty live RTUs at start-up quiet, while a scanner fails on nearly every probe.
+
+Per source, distinct failed (target, port) pairs are counted over two sliding windows of packet
+time (fast and slow). Crossing a window's threshold raises ``host-sweep`` when the probes aimed
+at one or two ports/kinds across many hosts, ``port-scan`` otherwise (T0846); the source's
+windows then start over, so a long scan raises again and the deduplicator counts the repeats.
+
+The packet work is vectorised on batch columns (masks, one ``np.unique`` per batch); Python runs
+once per distinct probe of a source still below its threshold, and once per failure.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+
+from ...alerts.factory import new_alert
+from ...alerts.model import Alert, AlertEvidence
+from ...core.events import BaseEvent
+from ...core.types import ip_from_words
+from ...decode.table import (
+    L3_IPV4,
+    L3_IPV6,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    PROTO_TCP,
+    PROTO_UDP,
+    TCP_ACK,
+    TCP_RST,
+    TCP_SYN,
+)
+from ...decode.view import BatchView
+from ...protocols.arp.dissector import ArpMessage
+from ..base import Detector, DetectorOptions
+
+PROTO_ARP = 0x806  # pseudo protocol number of ARP probes in pair keys
+V4MAPPED = 0xFFFF_0000_0000
+
+Host = tuple[int, int]  # (hi, lo) address words
+Pair = tuple[int, int, int, int]  # target hi, target lo, port, protocol
+
+
+class ScanOptions(DetectorOptions):
+    grace_s: float = Field(default=1.0, gt=0, description="wait for an answer before 'failed'")
+    fast_window_s: float = Field(default=60.0, gt=0)
+    fast_hosts: int = Field(default=10, ge=2, description="failed hosts for a fast sweep")
+    fast_pairs: int = Field(default=10, ge=2, description="failed host:port pairs, fast scan")
+    slow_window_s: float = Field(default=3600.0, gt=0)
+    slow_hosts: int = Field(default=40, ge=2)
+    slow_pairs: int = Field(default=100, ge=2)
+    sweep_max_ports: int = Field(
+        default=2, ge=1, description="a sweep probes at most this many ports/kinds per host"
+    )
+    max_sources: int = Field(default=20_000, ge=1, description="memory bound (~2 kB each)")
+    max_pending: int = Field(default=20_000, ge=1, description="unanswered probes per source")
+
+
+@dataclass(slots=True)
+class _Probe:
+    ts: float
+    frame: int
+    flow_id: int | None
+
+
+@dataclass(slots=True)
+class _Failure:
+    source: Host
+    pair: Pair
+    probe: _Probe
+    decided: float  # packet time at which the failure was known
+    how: str  # "rejected (RST)", "unreachable", "no answer"
+
+
+def _is_service(pair: Pair) -> bool:
+    return pair[3] in (PROTO_TCP, PROTO_UDP)
+
+
+def _bump(counter: dict[Any, int], key: Any, step: int) -> None:
+    value = counter.get(key, 0) + step
+    if value:
+        counter[key] = value
+    else:
+        del counter[key]
+
+
+class _Window:
+    """Distinct failed pairs of one source within ``span`` seconds (first failure time), with
+    the counters the two verdicts need kept up to date (no rescans per failure)."""
+
+    __slots__ = ("hosts", "other_hosts", "pairs", "ports", "queue", "services", "span")
+
+    def __init__(self, span: float) -> None:
+        self.span = span
+        self.queue: deque[tuple[float, Pair]] = deque()
+        self.pairs: dict[Pair, _Failure] = {}
+        self.hosts: dict[Host, int] = {}  # every failed pair's host
+        self.other_hosts: dict[Host, int] = {}  # hosts of ARP/ICMP failures
+        self.ports: dict[tuple[int, int], int] = {}  # TCP/UDP (port, protocol)
+        self.services = 0  # TCP/UDP failed pairs
+
+    def _count(self, pair: Pair, step: int) -> None:
+        host = (pair[0], pair[1])
+        _bump(self.hosts, host, step)
+        if _is_service(pair):
+            _bump(self.ports, (pair[2], pair[3]), step)
+            self.services += step
+        else:
+            _bump(self.other_hosts, host, step)
+
+    def add(self, failure: _Failure) -> None:
+        now = failure.probe.ts
+        while self.queue and now - self.queue[0][0] > self.span:
+            _, old = self.queue.popleft()
+            if self.pairs.pop(old, None) is not None:
+                self._count(old, -1)
+        if failure.pair in self.pairs:
+            return
+        self.pairs[failure.pair] = failure
+        self.queue.append((now, failure.pair))
+        self._count(failure.pair, 1)
+
+    def clear(self) -> None:
+        self.queue.clear()
+        self.pairs.clear()
+        self.hosts.clear()
+        self.other_hosts.clear()
+        self.ports.clear()
+        self.services = 0
+
+
+class _Source:
+    __slots__ = ("fast", "last_failure", "levels", "pending", "queue", "slow")
+
+    def __init__(self, opts: ScanOptions) -> None:
+        self.levels = {"host-sweep": 0, "port-scan": 0}  # alerts this episode: each doubles
+        self.last_failure = float("-inf")
+        self.pending: dict[Pair, _Probe] = {}
+        self.queue: deque[tuple[float, Pair]] = deque()  # pending in probe order
+        self.fast = _Window(opts.fast_window_s)
+        self.slow = _Window(opts.slow_window_s)
+
+
+def _rows(*arrays: npt.NDArray[np.generic]) -> list[list[int]]:
+    return [a.tolist() for a in arrays]
+
+
+class ScanDetector(Detector[ScanOptions]):
+    """Host sweeps and port scans from failed TCP, ICMP and ARP probes."""
+
+    name: ClassVar[str] = "scan"
+    description: ClassVar[str] = "host sweeps and port scans (fast and slow), by failed probes"
+    Options = ScanOptions
+    event_types = (ArpMessage,)
+    wants_batches = True
+
+    def __init__(self, options: ScanOptions | None = None) -> None:
+        super().__init__(options)
+        self._sources: dict[Host, _Source] = {}
+        self._failures: list[_Failure] = []
+        self._now = 0.0
+        self.dropped = 0
+
+    # ------------------------------------------------------------------ ARP probes (events)
+    def on_event(self, event: BaseEvent) -> Iterable[Alert]:
+        if not isinstance(event, ArpMessage) or event.probe or event.gratuitous:
+            return ()
+        if event.operation == "request":
+            source = _v4(event.sender_ip)
+            target = _v4(event.target_ip)
+            self._probe(source, (target[0], target[1], 0, PROTO_ARP), event.ts, event.frame, None)
+        elif event.operation == "reply":
+            requester = _v4(event.target_ip)
+            answered = _v4(event.sender_ip)
+            self._answer(requester, (answered[0], answered[1], 0, PROTO_ARP), event.ts, None)
+        return ()
+
+    # ------------------------------------------------------------------ TCP/ICMP (batches)
+    def on_batch(self, view: BatchView) -> Iterable[Alert]:
+        t, batch = view.table, view.batch
+        if len(batch) == 0:
+            return self._decide()
+        ok = (t.err == 0) & ((t.l3 == L3_IPV4) | (t.l3 == L3_IPV6))
+        proto, sport = t.proto, t.sport
+        flags = t.tcp_flags
+        tcp = ok & (proto == PROTO_TCP)
+        syn_ack = flags & (TCP_SYN | TCP_ACK)
+        icmp4, icmp6 = ok & (proto == PROTO_ICMP), ok & (proto == PROTO_ICMPV6)
+        ts = batch.ts_ns / 1e9
+        frames = np.arange(batch.first_frame, batch.first_frame + len(batch), dtype=np.int64)
+        self._now = max(self._now, float(ts.max()))
+
+        probes = (tcp & (syn_ack == TCP_SYN)) | (icmp4 & (sport == 8)) | (icmp6 & (sport == 128))
+        if probes.any():
+            self._add_probes(view, probes, ts, frames)
+        answers = (tcp & (syn_ack == (TCP_SYN | TCP_ACK))) | (icmp4 & (sport == 0)) | (
+            icmp6 & (sport == 129)
+        )
+        rejects = tcp & ((flags & TCP_RST) != 0)
+        if self._sources and (answers.any() or rejects.any()):
+            self._add_answers(view, answers, rejects, ts)
+        unreachable = (icmp4 & (sport == 3)) | (icmp6 & (sport == 1))
+        if unreachable.any():
+            self._add_unreachable(view, unreachable, ts, frames)
+        return self._decide()
+
+    def finish(self) -> Iterable[Alert]:
+        """End of input: a probe still unanswered gets no answer any more (decided, as live,
+        at probe time + grace)."""
+        return self._decide(everything=True)
+
+    # ------------------------------------------------------------------ internals
+    def _add_probes(
+        self,
+        view: BatchView,
+        mask: npt.NDArray[np.bool_],
+        ts: npt.NDArray[np.float64],
+        frames: npt.NDArray[np.int64],
+    ) -> None:
+        t = view.table
+        idx = np.flatnonzero(mask)
+        port = np.where(t.proto[idx] == PROTO_TCP, t.dport[idx], 0).astype(np.uint64)
+        keys = np.stack(
+            [t.src_hi[idx], t.src_lo[idx], t.dst_hi[idx], t.dst_lo[idx], port,
+             t.proto[idx].astype(np.uint64)],
+            axis=1,
+        )
+        _, first = np.unique(keys, axis=0, return_index=True)  # one probe per pair per batch
+        first.sort()
+        rows = idx[first]
+        cols = _rows(
+            t.src_hi[rows], t.src_lo[rows], t.dst_hi[rows], t.dst_lo[rows], port[first],
+            t.proto[rows], ts[rows], frames[rows], view.flow_ids[rows],
+        )
+        for shi, slo, dhi, dlo, p, pr, when, frame, flow in zip(*cols, strict=True):
+            self._probe((shi, slo), (dhi, dlo, p, pr), when, frame, flow or None)
+
+    def _add_answers(
+        self,
+        view: BatchView,
+        answers: npt.NDArray[np.bool_],
+        rejects: npt.NDArray[np.bool_],
+        ts: npt.NDArray[np.float64],
+    ) -> None:
+        t = view.table
+        for mask, rejected in ((answers, False), (rejects, True)):
+            idx = np.flatnonzero(mask)
+            if not len(idx):
+                continue
+            port = np.where(t.proto[idx] == PROTO_TCP, t.sport[idx], 0)
+            # answers travel target -> source; keep only sources being watched
+            watched = np.isin(t.dst_lo[idx], np.fromiter(
+                (h[1] for h in self._sources), dtype=np.uint64, count=len(self._sources)
+            ))
+            idx, port = idx[watched], port[watched]
+            cols = _rows(t.dst_hi[idx], t.dst_lo[idx], t.src_hi[idx], t.src_lo[idx], port,
+                         t.proto[idx], ts[idx])
+            for shi, slo, thi, tlo, p, pr, when in zip(*cols, strict=True):
+                self._answer((shi, slo), (thi, tlo, p, pr), when, "rejected (RST)"
+                             if rejected else None)
+
+    def _add_unreachable(
+        self,
+        view: BatchView,
+        mask: npt.NDArray[np.bool_],
+        ts: npt.NDArray[np.float64],
+        frames: npt.NDArray[np.int64],
+    ) -> None:
+        """ICMP unreachable quotes the probe's headers: the target and port it was sent to."""
+        t, batch = view.table, view.batch
+        for i in np.flatnonzero(mask).tolist():
+            start = int(batch.offset[i]) + int(t.pl_off[i])
+            quoted = bytes(batch.buf[start : start + max(0, int(t.pl_len[i]))])
+            inner = _quoted_probe(quoted, int(t.l3[i]) == L3_IPV6)
+            if inner is None:
+                continue
+            (shi, slo), pair = inner
+            source = self._sources.get((shi, slo))
+            probe = source.pending.pop(pair, None) if source is not None else None
+            if probe is None:
+                if pair[3] != PROTO_UDP:
+                    continue  # a TCP/ICMP probe we did not see: nothing to count
+                probe = _Probe(float(ts[i]), int(frames[i]), None)  # UDP probes: the reply
+            self._failures.append(_Failure((shi, slo), pair, probe, float(ts[i]), "unreachable"))
+
+    def _probe(self, source: Host, pair: Pair, ts: float, frame: int, flow: int | None) -> None:
+        state = self._sources.get(source)
+        if state is None:
+            if len(self._sources) >= self.options.max_sources:
+                self.dropped += 1
+                return
+            state = self._sources[source] = _Source(self.options)
+        if pair in state.pending:
+            return
+        if len(state.pending) >= self.options.max_pending:
+            self.dropped += 1
+            return
+        state.pending[pair] = _Probe(ts, frame, flow)
+        state.queue.append((ts, pair))
+        self._now = max(self._now, ts)
+
+    def _answer(self, source: Host, pair: Pair, ts: float, rejected: str | None) -> None:
+        state = self._sources.get(source)
+        if state is None:
+            return
+        probe = state.pending.pop(pair, None)
+        if probe is not None and rejected:
+            self._failures.append(_Failure(source, pair, probe, ts, rejected))
+
+    def _expire(self, everything: bool = False) -> None:
+        """Probes unanswered for ``grace_s`` failed (decided at probe time + grace); sources
+        quiet for a slow window are forgotten (their episode is over: thresholds back to
+        normal)."""
+        grace = self.options.grace_s
+        idle: list[Host] = []
+        for host, state in self._sources.items():
+            queue = state.queue
+            expired = False
+            while queue and (everything or self._now - queue[0][0] > grace):
+                when, pair = queue.popleft()
+                probe = state.pending.get(pair)
+                if probe is not None and probe.ts == when:
+                    del state.pending[pair]
+                    self._failures.append(_Failure(host, pair, probe, when + grace, "no answer"))
+                    expired = True
+            quiet = self._now - state.last_failure > self.options.slow_window_s
+            if not state.pending and not expired and quiet and not everything:
+                idle.append(host)
+        for host in idle:
+            del self._sources[host]
+
+    def _decide(self, everything: bool = False) -> list[Alert]:
+        self._expire(everything)
+        if not self._failures:
+            return []
+        failures, self._failures = self._failures, []
+        failures.sort(key=lambda f: (f.decided, f.probe.frame))
+        alerts: list[Alert] = []
+        opts = self.options
+        for failure in failures:
+            state = self._sources.get(failure.source)
+            if state is None:
+                state = self._sources[failure.source] = _Source(opts)
+            state.last_failure = max(state.last_failure, failure.decided)
+            sweeps, scans = 2 ** state.levels["host-sweep"], 2 ** state.levels["port-scan"]
+            for window, hosts, pairs, speed in (
+                (state.fast, opts.fast_hosts * sweeps, opts.fast_pairs * scans, "fast"),
+                (state.slow, opts.slow_hosts * sweeps, opts.slow_pairs * scans, "slow"),
+            ):
+                window.add(failure)
+                kind = self._crossed(window, hosts, pairs)
+                if kind is not None:
+                    alerts.append(self._alert(kind, speed, failure, window))
+                    state.levels[kind] += 1
+                    state.fast.clear()
+                    state.slow.clear()
+                    break
+        return alerts
+
+    def _crossed(self, window: _Window, hosts: int, pairs: int) -> str | None:
+        """``host-sweep``: many hosts probed on few ports (or by ARP/ICMP); ``port-scan``:
+        many failed TCP/UDP host:port pairs over more ports than a sweep uses."""
+        few_ports = len(window.ports) <= self.options.sweep_max_ports
+        swept = window.hosts if few_ports else window.other_hosts
+        if len(swept) >= hosts:
+            return "host-sweep"
+        if not few_ports and window.services >= pairs:
+            return "port-scan"
+        return None
+
+    def _alert(self, kind: str, speed: str, last: _Failure, window: _Window) -> Alert:
+        few_ports = len(window.ports) <= self.options.sweep_max_ports
+        if kind == "port-scan":
+            relevant = [f for f in window.pairs.values() if _is_service(f.pair)]
+        else:
+            relevant = [
+                f for f in window.pairs.values() if few_ports or not _is_service(f.pair)
+            ]
+        failures = sorted(relevant, key=lambda f: (f.probe.ts, f.probe.frame))
+        first = failures[0]
+        src = ip_from_words(*last.source)
+        span_s = max(last.probe.ts - first.probe.ts, 0.0)
+        span = f"{span_s * 1000:.0f} ms" if span_s < 1 else f"{span_s:.1f} s"
+        hosts = len({(f.pair[0], f.pair[1]) for f in failures})
+        pairs = len(failures)
+        ports = sorted({_port_name(f.pair) for f in failures})
+        shown = ", ".join(ports[:6]) + ("..." if len(ports) > 6 else "")
+        what = "hosts" if kind == "host-sweep" else "host:port pairs"
+        title = (
+            f"{'Host sweep' if kind == 'host-sweep' else 'Port scan'} from {src}: "
+            f"{hosts if kind == 'host-sweep' else pairs} {what} probed in {span} ({speed})"
+        )
+        explanation = (
+            f"{src} sent probes ({shown}) that failed on {pairs} host:port pairs of {hosts} "
+            f"hosts within {span} (rejected or unanswered): it is mapping which devices "
+            "and services exist, the first step before attacking them (remote system "
+            "discovery)."
+        )
+        shown_failures = [*failures[:5], last] if last not in failures[:5] else failures[:5]
+        evidence = tuple(
+            AlertEvidence(
+                ts=f.probe.ts, frame=f.probe.frame, flow_id=f.probe.flow_id,
+                protocol=_proto_name(f.pair[3]), operation="probe",
+                detail=f"{ip_from_words(f.pair[0], f.pair[1])} {_port_name(f.pair)}: {f.how}",
+            )
+            for f in shown_failures
+        )
+        return new_alert(
+            detector=self.name, kind=kind, severity="medium", title=title,
+            explanation=explanation, technique_id="T0846", ts=first.probe.ts,
+            frame=first.probe.frame, src_ip=src, protocol=_proto_name(first.pair[3]),
+            evidence=evidence, detected_ts=last.decided,
+        )
+
+
+def _v4(address: str) -> Host:
+    a, b, c, d = (int(x) for x in address.split("."))
+    return (0, V4MAPPED | (a << 24 | b << 16 | c << 8 | d))
+
+
+def _proto_name(proto: int) -> str:
+    names = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp", PROTO_ICMPV6: "icmpv6"}
+    return names.get(proto, "arp" if proto == PROTO_ARP else str(proto))
+
+
+def _port_name(pair: Pair) -> str:
+    proto = _proto_name(pair[3])
+    return f"{pair[2]}/{proto}" if pair[3] in (PROTO_TCP, PROTO_UDP) else proto
+
+
+def _quoted_probe(data: bytes, v6: bool) -> tuple[Host, Pair] | None:
+    """(probe source, (target, port, protocol)) from the headers an ICMP error quotes.
+
+    ``data`` starts after the ICMP type/code/checksum: 4 more bytes, then the probe's IP header.
+    """
+    body = data[4:]
+    if not v6:
+        if len(body) < 20 or body[0] >> 4 != 4:
+            return None
+        ihl = (body[0] & 0x0F) * 4
+        proto = body[9]
+        src = (0, V4MAPPED | int.from_bytes(body[12:16], "big"))
+        dst_hi, dst_lo = 0, V4MAPPED | int.from_bytes(body[16:20], "big")
+        l4 = body[ihl:]
+    else:
+        if len(body) < 40 or body[0] >> 4 != 6:
+            return None
+        proto = body[6]
+        src = (int.from_bytes(body[8:16], "big"), int.from_bytes(body[16:24], "big"))
+        dst_hi, dst_lo = int.from_bytes(body[24:32], "big"), int.from_bytes(body[32:40], "big")
+        l4 = body[40:]
+    if proto in (PROTO_TCP, PROTO_UDP):
+        if len(l4) < 4:
+            return None
+        port = int.from_bytes(l4[2:4], "big")
+    elif proto in (PROTO_ICMP, PROTO_ICMPV6):
+        port = 0
+    else:
+        return None
+    return src, (dst_hi, dst_lo, port, proto)
