@@ -147,3 +147,18 @@ def test_change_events_in_packet_time(tmp_path: Path) -> None:
     silent = [c for c in builder.changes if c.kind == "asset-silent"]
     assert [c.asset_id for c in silent] == [f"mac:{newcomer[0]}"]
     assert silent[0].ts == pytest.approx(100.5 + 0.03 + 60, abs=0.05)
+
+
+def test_link_layer_only_ied_is_an_asset_classified_from_goose(tmp_path: Path) -> None:
+    from otsight.testing.packets import ethernet
+
+    ied = "00:0a:dc:00:00:01"  # no IP at all: GOOSE is layer 2
+    p = Plant()
+    for i in range(4):
+        p.add(i * 1.0, ethernet("01:0c:cd:01:00:01", ied, 0x88B8, bytes(40)))
+    p.tcp_session(0.5, HMI, PLC, 502, modbus_polls(12))
+    assets = _run(p.write(tmp_path / "goose.pcap")).assets()
+    by_id = {a.asset_id: a for a in assets}
+    assert by_id[f"mac:{ied}"].ips == []
+    assert by_id[f"mac:{ied}"].role == "rtu"
+    assert any("GOOSE" in e.text for e in by_id[f"mac:{ied}"].evidence)

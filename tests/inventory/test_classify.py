@@ -96,3 +96,20 @@ def test_conflicting_evidence_lowers_confidence() -> None:
     role, mixed_conf, _ = _role(mixed)
     assert role == "plc"
     assert mixed_conf < clear_conf
+
+
+def test_undecoded_industrial_port_votes_weakly_for_its_role() -> None:
+    melsec = _profile(ports={("tcp", 5007): 2})
+    role, _, evidence = _role(melsec)
+    assert role == "plc"
+    assert any("MELSEC (Mitsubishi) (tcp/5007) to 2 clients" in e for e in evidence)
+    # Where a dissector decoded the protocol, the port adds nothing more.
+    modbus = _profile(ports={("tcp", 502): 2})
+    modbus.serves["modbus"] = {"h1", "h2"}
+    assert sum("tcp/502" in e for e in _role(modbus)[2]) == 0
+
+
+def test_goose_publisher_is_an_ied() -> None:
+    role, _, evidence = _role(_profile(ethertypes=frozenset({0x88B8})))
+    assert role == "rtu"
+    assert any("GOOSE" in e for e in evidence)

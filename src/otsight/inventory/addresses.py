@@ -8,16 +8,19 @@ so a batch of a steady plant costs a few dozen dictionary updates, not one per p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..decode.table import L3_IPV4, L3_IPV6
+from ..decode.table import L3_IPV4, L3_IPV6, L3_OTHER
 from ..decode.view import BatchView
 
 STP_MAC = 0x0180C2000000  # IEEE 802.1D bridge group address: spanning tree BPDUs
+# Link-layer protocols that say what a device is: IEC 61850 GOOSE and sampled values (IEDs),
+# Profinet real-time (controllers and IO devices), EtherCAT, MRP/HSR/PRP (industrial switches).
+INDUSTRIAL_ETHERTYPES = frozenset({0x88B8, 0x88BA, 0x8892, 0x88A4, 0x88E3, 0x892F, 0x88FB})
 _BROADCAST = 0xFFFFFFFFFFFF
 
 
@@ -41,6 +44,7 @@ class L2Presence:
     first_ts: float = 0.0
     last_ts: float = 0.0
     stp: int = 0  # spanning-tree BPDUs sent: a bridge
+    ethertypes: set[int] = field(default_factory=set)  # industrial link-layer protocols sent
 
 
 class AddressBook:
@@ -58,6 +62,9 @@ class AddressBook:
         if not src_ok.any():
             return
         self._presence(t.src_mac, t.dst_mac, ts, wire, src_ok)
+        other = src_ok & (t.l3 == L3_OTHER)
+        if other.any():
+            self._ethertypes(t.src_mac[other], t.ethertype[other])
         ip = ((t.l3 == L3_IPV4) | (t.l3 == L3_IPV6)) & (t.tunnel == 0)
         self._pairs(t.src_mac, t.src_hi, t.src_lo, ts, wire, ip & src_ok, sent=True)
         dst_ok = (t.dst_mac > 0) & ((t.dst_mac >> 40) & 1 == 0)
@@ -99,6 +106,15 @@ class AddressBook:
             p.bytes += nb
             p.last_ts = max(p.last_ts, t1)
             p.stp += bpdus
+
+    def _ethertypes(self, macs: npt.NDArray[np.int64], types: npt.NDArray[np.uint16]) -> None:
+        keys = np.unique((macs.astype(np.int64) << 16) | types.astype(np.int64))
+        for key in keys.tolist():
+            ethertype = key & 0xFFFF
+            if ethertype in INDUSTRIAL_ETHERTYPES:
+                presence = self.macs.get(key >> 16)
+                if presence is not None:
+                    presence.ethertypes.add(ethertype)
 
     def _pairs(
         self,

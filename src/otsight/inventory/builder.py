@@ -137,7 +137,12 @@ class InventoryBuilder:
             for mac, p in ((mac_to_str(m), p) for m, p in self.book.macs.items() if p.stp)
             if mac in res.by_mac
         }
-        profiles = build_profiles(self.ledger, res, stp)
+        ethertypes = {
+            res.by_mac[mac]: frozenset(p.ethertypes)
+            for mac, p in ((mac_to_str(m), p) for m, p in self.book.macs.items() if p.ethertypes)
+            if mac in res.by_mac
+        }
+        profiles = build_profiles(self.ledger, res, stp, ethertypes)
         for aid, prof in profiles.items():
             a = assets[aid]
             prof.attributes = dict(a.attributes)

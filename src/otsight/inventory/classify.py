@@ -62,6 +62,37 @@ HMI_MIN_READS = 10
 SCAN_MIN_HOSTS = 10
 SCAN_MIN_PORTS = 20
 IT_PROTOCOLS = {"dhcp": "DHCP", "dns": "DNS", "ntp": "NTP", "ldap": "LDAP", "smb": "SMB"}
+# port -> (role, what answers there, the dissector slug that would decode it)
+OT_SERVICE_PORTS: dict[int, tuple[str, str, str]] = {
+    502: ("plc", "Modbus/TCP", "modbus"),
+    102: ("plc", "ISO-TSAP (S7comm or IEC 61850 MMS)", "s7comm"),
+    44818: ("plc", "EtherNet/IP", "enip"),
+    2222: ("plc", "EtherNet/IP I/O", "enip"),
+    20000: ("rtu", "DNP3", "dnp3"),
+    2404: ("rtu", "IEC 60870-5-104", "iec104"),
+    4712: ("rtu", "IEEE C37.118 synchrophasor data (a PMU)", "c37118"),
+    4713: ("rtu", "IEEE C37.118 synchrophasor data (a PMU)", "c37118"),
+    5007: ("plc", "MELSEC (Mitsubishi)", "melsec"),
+    5006: ("plc", "MELSEC (Mitsubishi)", "melsec"),
+    9600: ("plc", "FINS (Omron)", "fins"),
+    18245: ("plc", "GE SRTP", "srtp"),
+    18246: ("plc", "GE SRTP", "srtp"),
+    48898: ("plc", "ADS (Beckhoff TwinCAT)", "ads"),
+    1962: ("plc", "PCWorx (Phoenix Contact)", "pcworx"),
+    20547: ("plc", "ProConOS", "proconos"),
+    1911: ("scada_server", "Niagara Fox", "fox"),
+    4911: ("scada_server", "Niagara Fox (TLS)", "fox"),
+    4840: ("scada_server", "OPC UA", "opcua"),
+}
+INDUSTRIAL_L2: dict[int, tuple[str, float, str]] = {
+    0x88B8: ("rtu", 3.0, "publishes IEC 61850 GOOSE messages: a protection IED"),
+    0x88BA: ("rtu", 3.0, "publishes IEC 61850 sampled values: a merging unit or IED"),
+    0x8892: ("plc", 1.5, "sends Profinet real-time frames: a controller or IO device"),
+    0x88A4: ("plc", 1.5, "sends EtherCAT frames: a controller or EtherCAT device"),
+    0x88E3: ("switch", 2.0, "runs MRP ring redundancy: an industrial switch"),
+    0x892F: ("switch", 1.5, "sends HSR-tagged frames: a redundancy box or switch"),
+    0x88FB: ("switch", 1.0, "sends PRP supervision frames"),
+}
 PRINTER_PORTS = {9100: "JetDirect", 631: "IPP", 515: "LPD"}
 CAMERA_VENDORS = re.compile(
     r"hikvision|axis communications|dahua|hanwha|vivotek|uniview|zhejiang uniview|mobotix|"
@@ -189,6 +220,33 @@ def serves_it(p: Profile) -> Vote | None:
         return None
     weight = 2.0 if clients >= 2 or len(names) >= 2 else 1.0
     return weight, f"serves {', '.join(sorted(names))} to {_plural(clients, 'client')}"
+
+
+def serves_ot_port(p: Profile) -> list[tuple[str, Vote]]:
+    """Industrial service ports that answered although no dissector decoded them (GE SRTP,
+    MELSEC, FINS, MMS, C37.118...): weaker than content, better than nothing."""
+    out: list[tuple[str, Vote]] = []
+    decoded = set(p.serves)
+    for (transport, port), clients in p.ports.items():
+        known = OT_SERVICE_PORTS.get(port)
+        if known is None or clients == 0:
+            continue
+        role, name, protocol = known
+        if protocol in decoded:
+            continue  # the content rule already spoke
+        out.append((role, (1.5, f"answers {name} ({transport}/{port}) to "
+                                f"{_plural(clients, 'client')}")))
+    return out
+
+
+def industrial_link_layer(p: Profile) -> list[tuple[str, Vote]]:
+    out: list[tuple[str, Vote]] = []
+    for ethertype in sorted(p.ethertypes):
+        known = INDUSTRIAL_L2.get(ethertype)
+        if known is not None:
+            role, weight, text = known
+            out.append((role, (weight, text)))
+    return out
 
 
 # ---------------------------------------------------------------------------- client rules
@@ -393,7 +451,7 @@ def _votes(p: Profile) -> dict[str, list[Vote]]:
         vote = rule(p)
         if vote is not None:
             votes.setdefault(role, []).append(vote)
-    for role, vote in hostname_hints(p):
+    for role, vote in (*hostname_hints(p), *serves_ot_port(p), *industrial_link_layer(p)):
         votes.setdefault(role, []).append(vote)
     return votes
 

@@ -24,6 +24,7 @@ class Profile:
     vendor: str | None = None
     is_router: bool = False
     stp_bpdus: int = 0
+    ethertypes: frozenset[int] = frozenset()  # industrial link-layer protocols it sends
     # protocol -> peers (asset ids, or raw addresses for peers that are not assets)
     serves: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     uses: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -61,13 +62,19 @@ class Profile:
 
 
 def build_profiles(
-    ledger: Ledger, res: Resolution, stp: dict[str, int]
+    ledger: Ledger,
+    res: Resolution,
+    stp: dict[str, int],
+    ethertypes: dict[str, frozenset[int]] | None = None,
 ) -> dict[str, Profile]:
-    """One profile per resolved asset (``stp``: BPDUs sent per asset id)."""
+    """One profile per resolved asset (``stp``: BPDUs sent per asset id; ``ethertypes``:
+    industrial link-layer protocols sent per asset id)."""
     profiles = {aid: Profile(aid) for aid in res.identities}
     for aid, ident in res.identities.items():
         profiles[aid].is_router = ident.is_router
         profiles[aid].stp_bpdus = stp.get(aid, 0)
+    for aid, types in (ethertypes or {}).items():
+        profiles[aid].ethertypes = types
     for (client, server, protocol, category, _op), tally in ledger.activities.items():
         caid = subject_asset(client, res)
         if protocol == "arp":  # resolution, not use of a service: only the sweep width counts
