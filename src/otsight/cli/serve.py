@@ -73,7 +73,8 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
 ) -> None:
-    """Serve the REST API (OpenAPI at /api/docs); an empty database gets the schema first."""
+    """Serve the web UI and the REST API (OpenAPI at /api/docs); an empty database gets the
+    schema first."""
     import uvicorn
 
     from ..store.db import describe
@@ -84,7 +85,11 @@ def serve_command(
         app = create_app(db)
     except StoreError as exc:
         raise _fail(exc) from exc
-    _err.print(f"otsight API on http://{host}:{port}/api (store: {describe(app.state.engine)})")
+    _err.print(
+        f"otsight web UI on http://{host}:{port}/ and API on http://{host}:{port}/api "
+        f"(store: {describe(app.state.engine)})",
+        highlight=False,
+    )
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

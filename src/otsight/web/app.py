@@ -1,4 +1,4 @@
-"""The FastAPI application: the REST API under ``/api`` (``/`` is left for the web UI)."""
+"""The FastAPI application: the REST API under ``/api``, the web UI at ``/``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ..store.db import make_engine, session_factory
 from ..store.migrate import ensure_schema
 from . import errors
 from .routes import api_router
+from .ui import mount_ui
 
 API_PREFIX = "/api"
 
@@ -44,4 +45,5 @@ def create_app(db_url: str | None = None) -> FastAPI:
     app.state.sessions = session_factory(engine)
     errors.install(app)
     app.include_router(api_router(), prefix=API_PREFIX)
+    mount_ui(app)
     return app
