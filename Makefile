@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE := examples/lab-mixed/capture.pcap
 EVENTS := out/demo-events.jsonl
+DEMO_DB := out/demo.db
+DEMO_PORT ?= 8000
 
 .PHONY: demo test lint typecheck unit bench clean
 
@@ -21,20 +23,26 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	@mkdir -p out
-	$(BIN)/otsight analyze $(EXAMPLE) --events $(EVENTS)
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(BIN)/otsight analyze $(EXAMPLE) --events $(EVENTS) --alerts --db $(DEMO_DB)
+	@$(BIN)/otsight inventory $(EXAMPLE) --format table
+	@$(BIN)/otsight user add demo --role admin --db $(DEMO_DB) >/dev/null
 	@echo
 	@echo "The capture is 58 s of a lab plant built from real stacks: Modbus PLCs, HMI, engineering"
-	@echo "workstation, OPC UA historian, MQTT sensors, an IP camera, a BACnet controller, DHCP."
-	@echo "An attacker at 192.0.2.66 scans it, sits in the middle of HMI and PLC (ARP spoofing),"
-	@echo "writes registers and forces a PLC into listen-only mode;"
+	@echo "workstation, historian (OPC UA), MQTT sensors, an IP camera, a BACnet controller, DHCP."
+	@echo "An attacker at 192.0.2.66 sweeps and scans it, sits in the middle of HMI and PLC (ARP"
+	@echo "spoofing), writes registers and forces a PLC into listen-only mode;"
 	@echo "examples/lab-mixed/truth.json says exactly what happened and when."
-	@echo "Where to look next:"
-	@echo "  $(EVENTS)     every protocol message as an ECS JSON line, e.g."
-	@echo "      grep 192.0.2.66 $(EVENTS)     (the attacker's ARP replies, scans, writes, diagnostics)"
-	@echo "      grep cleartext-credential $(EVENTS)     (the camera's Basic-auth user)"
-	@echo "  $(BIN)/otsight analyze --json $(EXAMPLE)      machine-readable summary"
-	@echo "  $(BIN)/otsight analyze YOUR.pcap   or   $(BIN)/otsight analyze -i eth0   (root)"
-	@echo "  sudo $(BIN)/otsight lab run --scenario recon --out /tmp/lab   a fresh lab capture with its truth"
+	@echo "Also look at:"
+	@echo "  $(EVENTS)     every protocol message as an ECS JSON line (grep 192.0.2.66 ...)"
+	@echo "  $(BIN)/otsight eval $(EXAMPLE) --truth examples/lab-mixed/truth.json   detection scored"
+	@echo "  $(BIN)/otsight analyze YOUR.pcap --alerts --db $(DEMO_DB)   or   -i eth0 (root)"
+	@echo
+	@token=$$($(BIN)/otsight token create demo --label "make demo" --db $(DEMO_DB) 2>/dev/null) && \
+	  echo "Web UI: http://127.0.0.1:$(DEMO_PORT)/  -- log in with this token: $$token" && \
+	  echo "(Ctrl-C stops the server; the store stays in $(DEMO_DB): otsight serve --db $(DEMO_DB))" && \
+	  echo && \
+	  $(BIN)/otsight serve --db $(DEMO_DB) --port $(DEMO_PORT)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks
