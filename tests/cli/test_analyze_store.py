@@ -10,7 +10,14 @@ from typer.testing import CliRunner
 
 from otsight.cli.app import app
 from otsight.store.db import make_engine, session_factory
-from otsight.store.models import AlertRow, AssetRow, ConversationRow, EventRow
+from otsight.store.models import (
+    AlertRow,
+    AssetRow,
+    ConversationRow,
+    EventRow,
+    IncidentAlertRow,
+    IncidentRow,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lab-mixed" / "capture.pcap"
 runner = CliRunner()
@@ -26,6 +33,8 @@ def _counts(db: Path) -> dict[str, int]:
                 ("alerts", AlertRow),
                 ("conversations", ConversationRow),
                 ("events", EventRow),
+                ("incidents", IncidentRow),
+                ("incident_alerts", IncidentAlertRow),
             )
         }
 
@@ -40,6 +49,8 @@ def test_analysis_fills_the_store_and_reloading_does_not_duplicate(tmp_path: Pat
     assert first["alerts"] >= 8  # one or more per attack step of the lab run
     assert first["conversations"] > 0
     assert first["events"] > 0  # writes, diagnostics, logins: the events of note
+    assert first["incidents"] >= 1  # the attacker's steps grouped into one story
+    assert first["incident_alerts"] >= 8
     sessions = session_factory(make_engine(db))
     with sessions() as s:
         plc = s.scalars(select(AssetRow).where(AssetRow.asset_id == "mac:00:80:f4:3a:1c:01")).one()

@@ -34,7 +34,9 @@ def test_writer_commits_a_batch_when_it_is_full(sessions: sessionmaker[Session])
     writer.close()
     assert (count(sessions, ConversationRow), count(sessions, EventRow)) == (1, 1)
     assert writer.stats.batches == 2
-    assert writer.stats.written == {"assets": 2, "alerts": 1, "conversations": 1, "events": 1}
+    assert writer.stats.written == {
+        "assets": 2, "alerts": 1, "incidents": 0, "conversations": 1, "events": 1
+    }
 
 
 def test_writer_commits_when_the_batch_gets_old(sessions: sessionmaker[Session]) -> None:

@@ -75,5 +75,6 @@ def open_store(
     inventory = InventoryBuilder(oui=oui)
     writer = BatchWriter(session_factory(engine))
     alerts = (lambda: detection.alerts) if detection is not None else None
-    sink = StoreSink(writer, source, inventory=inventory, alerts=alerts)
+    incidents = detection.incidents if detection is not None else None
+    sink = StoreSink(writer, source, inventory=inventory, alerts=alerts, incidents=incidents)
     return StoreStages(inventory, sink, writer, describe(engine))

@@ -16,13 +16,20 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..alerts.incidents import Incident
 from ..alerts.model import Alert
 from ..core.events import BaseEvent
 from ..inventory.model import Asset
 from .db import transaction
 from .errors import StoreError
 from .records import Conversation
-from .repositories import save_alerts, save_assets, save_conversations, save_events
+from .repositories import (
+    save_alerts,
+    save_assets,
+    save_conversations,
+    save_events,
+    save_incidents,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,7 @@ class WriterStats:
 class _Pending:
     assets: dict[str, Asset] = field(default_factory=dict)  # latest view of each asset wins
     alerts: dict[str, Alert] = field(default_factory=dict)
+    incidents: dict[str, Incident] = field(default_factory=dict)
     conversations: list[Conversation] = field(default_factory=list)
     events: list[tuple[str, BaseEvent]] = field(default_factory=list)
 
@@ -53,7 +61,13 @@ class _Pending:
         return out
 
     def __len__(self) -> int:
-        return len(self.assets) + len(self.alerts) + len(self.conversations) + len(self.events)
+        return (
+            len(self.assets)
+            + len(self.alerts)
+            + len(self.incidents)
+            + len(self.conversations)
+            + len(self.events)
+        )
 
 
 class BatchWriter:
@@ -89,6 +103,11 @@ class BatchWriter:
             self._pending.alerts[a.alert_id] = a
         self._maybe_flush()
 
+    def add_incidents(self, incidents: Iterable[Incident]) -> None:
+        for i in incidents:
+            self._pending.incidents[i.incident_id] = i
+        self._maybe_flush()
+
     def add_conversations(self, conversations: Iterable[Conversation]) -> None:
         self._pending.conversations.extend(conversations)
         self._maybe_flush()
@@ -111,6 +130,7 @@ class BatchWriter:
                 counts = {
                     "assets": save_assets(session, batch.assets.values()),
                     "alerts": save_alerts(session, batch.alerts.values()),
+                    "incidents": save_incidents(session, batch.incidents.values()),
                     "conversations": save_conversations(session, batch.conversations),
                     "events": sum(
                         save_events(session, group, source=src)

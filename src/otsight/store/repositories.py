@@ -27,6 +27,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ..alerts.incidents import Incident
 from ..alerts.model import SEVERITIES, Alert
 from ..core.events import BaseEvent
 from ..inventory.model import Asset
@@ -43,6 +44,8 @@ from .models import (
     BaselineRow,
     ConversationRow,
     EventRow,
+    IncidentAlertRow,
+    IncidentRow,
 )
 from .records import Conversation
 
@@ -325,6 +328,38 @@ def save_alerts(session: Session, alerts: Iterable[Alert]) -> int:
     _upsert(session, _t(AlertRow), new, ["alert_id"], detection)
     evidence_key = ("alert_id", "key")
     _insert_new(session, _t(AlertEvidenceRow), _unique(evidence, evidence_key), evidence_key)
+    return len(values)
+
+
+def save_incidents(session: Session, incidents: Iterable[Incident]) -> int:
+    """Insert or refresh the detection stage's incidents by id, keeping their triage state.
+
+    Their alerts must be saved first (same transaction); links to alerts are only added, so an
+    analyst's manual additions stay.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    links: list[dict[str, Any]] = []
+    for inc in incidents:
+        iid = _natural_id("incident_id", inc.incident_id)
+        if inc.severity not in SEVERITIES:
+            raise Invalid(f"incident {iid}: severity {inc.severity!r} is not one of {SEVERITIES}")
+        rows[iid] = {
+            "incident_id": iid,
+            "title": clean(inc.title),
+            "severity": inc.severity,
+            # Capture time, not wall time: re-loading the capture gives the same rows.
+            "created_at": inc.ts,
+            "updated_at": inc.last_ts,
+            "created_by": "otsight",
+        }
+        links.extend({"incident_id": iid, "alert_id": aid} for aid in inc.alert_ids)
+    if not rows:
+        return 0
+    values = list(rows.values())
+    new = [{**r, "status": "new"} for r in values]
+    _upsert(session, _t(IncidentRow), new, ["incident_id"], ["title", "severity", "updated_at"])
+    key = ("incident_id", "alert_id")
+    _insert_new(session, _t(IncidentAlertRow), _unique(links, key), key)
     return len(values)
 
 

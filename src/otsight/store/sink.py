@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from ..alerts.incidents import Incident
 from ..alerts.model import Alert
 from ..core.events import BaseEvent
 from ..decode.flows import FlowColumns
@@ -39,12 +40,14 @@ class StoreSink:
         source: str,
         inventory: InventoryBuilder | None = None,
         alerts: Callable[[], list[Alert]] | None = None,
+        incidents: Callable[[], list[Incident]] | None = None,
         checkpoint_s: float = 60.0,
     ) -> None:
         self.writer = writer
         self.source = source
         self.inventory = inventory
         self.alerts = alerts
+        self.incidents = incidents
         self.checkpoint_s = checkpoint_s
         self.failed_batches = 0
         self._next: float | None = None
@@ -83,6 +86,8 @@ class StoreSink:
             self._notes = []
         if self.alerts is not None:
             w.add_alerts(self.alerts())
+        if self.incidents is not None:
+            w.add_incidents(self.incidents())
         if self.inventory is not None:
             w.add_assets(self.inventory.assets())
             w.add_conversations(self._conversations(self.inventory))
