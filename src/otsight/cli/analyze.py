@@ -39,6 +39,12 @@ def analyze_command(
         None, "--duration", help="Stop live capture after S seconds."
     ),
     top: int = typer.Option(10, "--top", help="Rows in the top-N tables."),
+    dissect: bool = typer.Option(
+        False,
+        "--dissect",
+        help="Dissect application protocols and count their flows and events per protocol "
+        "in the summary (implied by --events).",
+    ),
     events: Path | None = typer.Option(
         None,
         "--events",
@@ -68,6 +74,8 @@ def analyze_command(
             err.print(f"[red]error:[/] {events}: cannot write events: {exc.strerror or exc}")
             raise typer.Exit(2) from None
         stages = build_stages([sink])
+    elif dissect:
+        stages = build_stages([])  # the protocol layer counts events; nobody else consumes them
     try:
         if interface:
             result = _live(interface, bpf, count, duration, err, stages)
