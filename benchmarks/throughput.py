@@ -22,8 +22,8 @@ whatever ``PYTHONPATH`` points at (e.g. a git worktree's ``src``).
 For each otsight mode, one run on the full capture with an empty numba cache (a fresh
 ``NUMBA_CACHE_DIR``) gives the cold first-run time (skip with ``--no-cold``); then one untimed
 warm-up on a small capture fills the normal on-disk cache, and the best of ``--runs`` timed runs
-is reported. tshark gets the same best-of-N. Peak RSS comes from ``wait4()``'s resource usage of
-each child process.
+is reported. tshark gets the same best-of-N. Peak RSS and CPU time (user + system, which a busy
+machine disturbs less than wall time) come from ``wait4()``'s resource usage of each child.
 
 If the otsight CLI is missing or fails, its rows say why, tshark is still measured, and the
 script exits with status 1.
@@ -74,6 +74,7 @@ class Measurement:
     error: str = ""
     runs_s: list[float] = field(default_factory=list)
     best_s: float = 0.0
+    best_cpu_s: float = 0.0  # CPU time of the fastest run
     packets_per_s: float = 0.0
     mb_per_s: float = 0.0
     peak_rss_mb: float = 0.0
@@ -87,6 +88,7 @@ class Measurement:
 @dataclass
 class RunResult:
     wall_s: float
+    cpu_s: float  # user + system time of the child: less sensitive to a busy machine
     peak_rss_mb: float
     returncode: int
     stdout: str
@@ -105,6 +107,7 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> RunRe
         err.seek(0)
         return RunResult(
             wall_s=wall,
+            cpu_s=usage.ru_utime + usage.ru_stime,
             peak_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
             returncode=proc.returncode,
             stdout=out.read().decode(errors="replace"),
@@ -200,6 +203,7 @@ def finish(m: Measurement, results: list[RunResult], packets: int, size: int) ->
     m.runs_s = [round(r.wall_s, 3) for r in results]
     best = min(results, key=lambda r: r.wall_s)
     m.best_s = round(best.wall_s, 3)
+    m.best_cpu_s = round(best.cpu_s, 3)
     m.packets_per_s = round(packets / best.wall_s)
     m.mb_per_s = round(size / best.wall_s / 1e6, 1)
     m.peak_rss_mb = round(max(r.peak_rss_mb for r in results), 1)
@@ -309,14 +313,15 @@ def render(report: dict[str, Any], console: Console) -> None:
         f"({mach['usable_cores']} usable), {mach['memory_gb']} GB, load {mach['load_average']}"
     )
     table = Table(title=f"best of {report['runs']} runs")
-    for col in ("tool", "wall s", "runs s", "packets/s", "MB/s", "peak RSS MB", "cold s",
-                "vs tshark", "events", "note"):
+    for col in ("tool", "wall s", "runs s", "cpu s", "packets/s", "MB/s", "peak RSS MB",
+                "cold s", "vs tshark", "events", "note"):
         table.add_column(col, justify="left" if col in ("tool", "note", "runs s") else "right")
     for m in report["results"]:
         if m["ok"]:
             table.add_row(
                 m["tool"], f"{m['best_s']:.2f}", " ".join(f"{x:.2f}" for x in m["runs_s"]),
-                f"{m['packets_per_s']:,}", f"{m['mb_per_s']:.1f}", f"{m['peak_rss_mb']:.0f}",
+                f"{m['best_cpu_s']:.2f}", f"{m['packets_per_s']:,}", f"{m['mb_per_s']:.1f}",
+                f"{m['peak_rss_mb']:.0f}",
                 "" if m["cold_s"] is None else f"{m['cold_s']:.2f}",
                 "" if m["vs_tshark"] is None else f"{m['vs_tshark']:.2f}x",
                 "" if m["events_reported"] is None else f"{m['events_reported']:,}",
@@ -324,7 +329,7 @@ def render(report: dict[str, Any], console: Console) -> None:
                 else f"reported {m['packets_reported']:,} packets",
             )
         else:
-            table.add_row(m["tool"], "-", "-", "-", "-", "-", "-", "-", "-",
+            table.add_row(m["tool"], "-", "-", "-", "-", "-", "-", "-", "-", "-",
                           f"[red]{m['error']}[/]")
     console.print(table)
     for m in report["results"]:

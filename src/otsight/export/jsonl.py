@@ -8,7 +8,7 @@ from typing import IO
 
 import orjson
 
-from ..core.events import BaseEvent
+from ..core.events import BaseEvent, EventBatch
 from ..decode.flows import FlowColumns
 from ..decode.view import BatchView
 
@@ -36,6 +36,13 @@ class JsonlSink:
         self.count += 1
 
     on_event = __call__
+
+    def on_events(self, batch: EventBatch) -> None:
+        """A batch's documents, built from its columns when it can (no event objects)."""
+        dumps = orjson.dumps
+        line = orjson.OPT_APPEND_NEWLINE
+        self.stream.write(b"".join([dumps(doc, option=line) for doc in batch.ecs_docs()]))
+        self.count += len(batch)
 
     def on_batch(self, view: BatchView) -> None:
         """Packets are not events: nothing to write."""

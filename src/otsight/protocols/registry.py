@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 
 from ..core.errors import NeedMoreData
-from ..core.events import BaseEvent, Event
-from ..core.plugins import FlowContext, FrameContext, StreamHandler
+from ..core.events import BaseEvent, Event, EventBatch
+from ..core.plugins import BatchPath, FlowContext, FrameContext, StreamHandler
 from .base import Dissector, FrameDissector
 
 log = logging.getLogger(__name__)
@@ -111,11 +111,14 @@ def plugin_dissectors() -> list[type[Dissector]]:
 class _Handler:
     """Adapts a dissector to the engine's StreamHandler contract and forwards its events."""
 
-    __slots__ = ("dissector", "selector")
+    __slots__ = ("batch_path", "dissector", "selector")
 
-    def __init__(self, dissector: Dissector, selector: DissectorSelector) -> None:
+    def __init__(
+        self, dissector: Dissector, selector: DissectorSelector, batch_path: BatchPath | None
+    ) -> None:
         self.dissector = dissector
         self.selector = selector
+        self.batch_path = batch_path  # the engine may hand the flow to it (core.plugins)
 
     def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> None:
         self.selector.emit(self.dissector.on_data(direction, data, ts_ns, frame))
@@ -144,6 +147,8 @@ class DissectorSelector:
         self.flows: Counter[str] = Counter()  # flows claimed per dissector
         self.events: Counter[str] = Counter()  # events emitted per protocol
         self.probe_errors = 0
+        self.batch_paths: dict[type[Dissector], BatchPath] = {}
+        self._sink_batch: Callable[[EventBatch], None] | None = getattr(sink, "on_events", None)
 
     def __call__(
         self, flow: FlowContext, direction: int, first_data: bytes
@@ -171,12 +176,32 @@ class DissectorSelector:
                 raise NeedMoreData  # a stray short segment: decide on the next payload
             return None
         self.flows[best.name] += 1
-        return _Handler(best(flow), self)
+        return _Handler(best(flow), self, self._batch_path(best))
+
+    def _batch_path(self, cls: type[Dissector]) -> BatchPath | None:
+        """The class's own batch path (one per selector), never one inherited from a parent."""
+        path = self.batch_paths.get(cls)
+        if path is None:
+            if "batch_path" not in cls.__dict__:
+                return None
+            path = cls.batch_path(self.emit_batch)
+            if path is not None:
+                self.batch_paths[cls] = path
+        return path
 
     def emit(self, events: Iterable[Event]) -> None:
         for event in events:
             self.events[event.protocol] += 1
             self.sink(event)
+
+    def emit_batch(self, batch: EventBatch) -> None:
+        """Events of a batch path: whole to a sink that takes batches, else one by one."""
+        self.events[batch.protocol] += len(batch)
+        if self._sink_batch is not None:
+            self._sink_batch(batch)
+            return
+        for event in batch.events():
+            self.sink(event)  # type: ignore[arg-type]
 
 
 class FrameDispatcher:
