@@ -30,7 +30,8 @@ from decode.streams_helper import (
 from otsight.capture.batch import FrameBatch
 from otsight.core.plugins import FlowContext, StreamHandler
 from otsight.decode.flows import END_EOF, FlowRecord
-from otsight.pipeline.engine import BatchView, Engine, EngineStats
+from otsight.decode.view import BatchView
+from otsight.pipeline.engine import Engine, EngineStats
 from otsight.testing.packets import ARP_REQUEST, BROADCAST_MAC, ETH_ARP, arp, ethernet
 
 TESTS = Path(__file__).resolve().parents[1]
