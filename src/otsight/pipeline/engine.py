@@ -418,21 +418,41 @@ class Engine:
         out_off: npt.NDArray[np.int32],
         out_len: npt.NDArray[np.int32],
     ) -> None:
-        """Payload to handlers and frames to the frame handler, one call each, in order."""
+        """Payload to handlers and frames to the frame handler, one call each, in order.
+
+        The per-packet columns are gathered once for the whole range (a payload costs a
+        slice of the batch buffer and one handler call, nothing more)."""
         assert self._cur is not None
-        batch, table, _ = self._cur
-        order = np.concatenate([flows, frames])
-        is_frame = np.concatenate([np.zeros(flows.size, bool), np.ones(frames.size, bool)])
-        by_packet = np.argsort(order, kind="stable")
-        for i, link in zip(order[by_packet].tolist(), is_frame[by_packet].tolist(), strict=True):
-            if link:
+        batch, table, overrides = self._cur
+        if frames.size:
+            order = np.concatenate([flows, frames])
+            by_packet = np.argsort(order, kind="stable")
+            order = order[by_packet]
+            is_frame = (by_packet >= flows.size).tolist()
+        else:
+            order = flows
+            is_frame = [False] * flows.size
+        s_all = slots[order]
+        orig = self.flows.state.orig[np.where(s_all >= 0, s_all, 0)]
+        direction = (side[order] != np.where(orig >= 0, orig, 0)).tolist()
+        starts = (batch.offset[order] + table.pl_off[order] + out_off[order]).tolist()
+        lengths = out_len[order].tolist()
+        times = batch.ts_ns[order].tolist()
+        packets = order.tolist()
+        slot_list = s_all.tolist()
+        buf = batch.buf.data  # a memoryview: slicing it copies nothing until bytes()
+        first = batch.first_frame
+        deliver = self._deliver_direction
+        for k, i in enumerate(packets):
+            if is_frame[k]:
                 self._deliver_frame(batch, table, i)
                 continue
-            s = int(slots[i])
-            data = self._payload(i)
-            off = int(out_off[i])
-            data = data[off : off + int(out_len[i])]
-            self._deliver(s, int(side[i]), data, int(batch.ts_ns[i]), batch.first_frame + i)
+            if i in overrides:  # a reassembled IP fragment: its payload is not in the buffer
+                off = int(out_off[i])
+                data = self._payload(i)[off : off + lengths[k]]
+            else:
+                data = bytes(buf[starts[k] : starts[k] + lengths[k]])
+            deliver(slot_list[k], direction[k], data, times[k], first + i)
 
     def _deliver_frame(self, batch: FrameBatch, table: PacketTable, i: int) -> None:
         assert self.frame_handler is not None
@@ -453,10 +473,20 @@ class Engine:
         return 0 if b == (o if o >= 0 else 0) else 1
 
     def _deliver(self, s: int, b: int, data: bytes, ts: int, frame: int) -> None:
+        self._deliver_direction(s, self._direction(s, b), data, ts, frame)
+
+    def _deliver_direction(self, s: int, direction: int, data: bytes, ts: int, frame: int) -> None:
         state = self.consumer[s]
+        if state == CONSUMER_ACTIVE:  # the common case first: a handler is waiting
+            active = self.handlers.get(s)
+            if active is not None:
+                try:
+                    active.on_data(direction, data, ts, frame)
+                except Exception as exc:
+                    self._failed(exc, active.on_data)
+            return
         if state == CONSUMER_NONE:
             return
-        direction = self._direction(s, b)
         if state == CONSUMER_UNDECIDED:
             assert self.handler_factory is not None
             orig_ip, orig_port, resp_ip, resp_port = self.flows.describe(s)
@@ -539,14 +569,18 @@ class Engine:
         try:
             fn(*args)
         except Exception as exc:
-            self.stats.handler_errors += 1
-            key = f"{type(exc).__name__} in {getattr(fn, '__qualname__', fn)}"
-            seen = self._logged_errors.get(key, 0)
-            self._logged_errors[key] = seen + 1
-            if seen < MAX_LOGGED_PER_ERROR:
-                log.exception("stream handler failed (%s)", key)
-            elif seen == MAX_LOGGED_PER_ERROR:
-                log.error("%s keeps failing; further occurrences are only counted", key)
+            self._failed(exc, fn)
+
+    def _failed(self, exc: Exception, fn: Callable[..., None]) -> None:
+        """Count (and log, the first few times) a handler's error; called inside ``except``."""
+        self.stats.handler_errors += 1
+        key = f"{type(exc).__name__} in {getattr(fn, '__qualname__', fn)}"
+        seen = self._logged_errors.get(key, 0)
+        self._logged_errors[key] = seen + 1
+        if seen < MAX_LOGGED_PER_ERROR:
+            log.exception("stream handler failed (%s)", key)
+        elif seen == MAX_LOGGED_PER_ERROR:
+            log.error("%s keeps failing; further occurrences are only counted", key)
 
 
 def _select(run: PayloadRun, mask: npt.NDArray[np.bool_]) -> PayloadRun:
