@@ -17,6 +17,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+import numpy.typing as npt
+
 
 def _install_fast_init(cls: type) -> None:
     """Give a frozen, slotted, keyword-only event class a quicker ``__init__``.
@@ -101,21 +104,22 @@ class BaseEvent:
 
     def ecs(self) -> dict[str, Any]:
         """One JSON-ready document with ECS names; protocol fields under ``<protocol>.*``."""
+        cls = type(self)
         doc: dict[str, Any] = {
             "@timestamp": utc_stamp(self.ts),
             "event": {
                 "module": self.protocol,
-                "dataset": f"{self.protocol}.{_kind(type(self))}",
+                "dataset": _DATASETS.get(cls) or _dataset(cls),
                 "action": self.action,
             },
             "otsight": {"frame": self.frame, "ts": self.ts},
         }
         self._ecs_endpoints(doc)
         specific = {}
-        for name in _specific_names(type(self)):
+        for name in _NAMES.get(cls) or _specific_names(cls):
             value = getattr(self, name)
             if value is not None:
-                specific[name] = _jsonable(value) if isinstance(value, bytes | dict) else value
+                specific[name] = _jsonable(value) if isinstance(value, _CONVERTED) else value
         if specific:
             doc[self.protocol] = specific
         return doc
@@ -187,8 +191,13 @@ class EventBatch:
     def _materialise(self) -> Sequence[BaseEvent]:
         raise NotImplementedError
 
-    def ecs_docs(self) -> Iterable[dict[str, Any]]:
-        """One ECS document per event, in order (as ``e.ecs() for e in self``)."""
+    def ecs_docs(self, shared: bool = False) -> Iterable[dict[str, Any]]:
+        """One ECS document per event, in order (as ``e.ecs() for e in self``).
+
+        With ``shared``, documents may share nested parts that are the same for many of them
+        (e.g. the endpoints of a flow): for a writer that serialises them at once, never for
+        code that changes documents.
+        """
         return (e.ecs() for e in self.events())
 
 
@@ -222,8 +231,31 @@ def utc_stamp(ts: float) -> str:
     return f"{prefix}.{micros:06d}Z"
 
 
+def utc_stamps(ts_ns: npt.NDArray[np.int64]) -> list[str]:
+    """:func:`utc_stamp` of ``ts_ns / 1e9`` for a whole column at once (same text)."""
+    ts = ts_ns / 1e9
+    if ts.size == 0 or not (ts.min() >= 0 and ts.max() < _LAST_SECOND):
+        return [utc_stamp(t) for t in ts.tolist()]
+    frac, whole = np.modf(ts)
+    micros = np.rint(frac * 1e6).astype(np.int64)  # half to even, as datetime rounds
+    seconds = whole.astype(np.int64)
+    carry = micros >= 1_000_000
+    micros[carry] -= 1_000_000
+    seconds[carry] += 1
+    stamps = np.datetime_as_string((seconds * 1_000_000 + micros).astype("datetime64[us]"))
+    return [f"{stamp}Z" for stamp in stamps.tolist()]
+
+
 _NAMES: dict[type, tuple[str, ...]] = {}
 _KINDS: dict[type, str] = {}
+_DATASETS: dict[type, str] = {}
+_CONVERTED = (bytes, dict)  # values _jsonable rewrites (hex strings, string keys)
+
+
+def _dataset(cls: type[BaseEvent]) -> str:
+    """``event.dataset``: ``modbus.modbus_request`` (cached per class)."""
+    dataset = _DATASETS[cls] = f"{cls.protocol}.{_kind(cls)}"
+    return dataset
 
 
 def _specific_names(cls: type[BaseEvent]) -> tuple[str, ...]:

@@ -38,10 +38,16 @@ class JsonlSink:
     on_event = __call__
 
     def on_events(self, batch: EventBatch) -> None:
-        """A batch's documents, built from its columns when it can (no event objects)."""
+        """A batch's documents, built from its columns when it can (no event objects).
+
+        Each document is serialised as soon as it is made (and its parts shared with the
+        next ones are never changed), so none outlives its line: kept documents would cost
+        the garbage collector more than orjson saves by serialising many at once.
+        """
         dumps = orjson.dumps
         line = orjson.OPT_APPEND_NEWLINE
-        self.stream.write(b"".join([dumps(doc, option=line) for doc in batch.ecs_docs()]))
+        docs = batch.ecs_docs(shared=True)
+        self.stream.write(b"".join([dumps(doc, option=line) for doc in docs]))
         self.count += len(batch)
 
     def on_batch(self, view: BatchView) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ...core.events import EventBatch, utc_stamp
+from ...core.events import EventBatch, utc_stamps
 from .codes import exception_name, function_name
 from .events import ModbusMessage, ModbusRequest, ModbusResponse
 from .kernel import NONE, REQUEST
@@ -80,24 +80,46 @@ class ModbusBatch(EventBatch):
             out.append(ModbusResponse(**fields))
         return out
 
-    def ecs_docs(self) -> Iterator[dict[str, Any]]:
-        """The documents ``e.ecs() for e in self`` gives, without building the events."""
+    def ecs_docs(self, shared: bool = False) -> Iterator[dict[str, Any]]:
+        """The documents ``e.ecs() for e in self`` gives, without building the events.
+
+        With ``shared``, the parts that only depend on the flow, its direction and the
+        function (``event``, ``source``, ``destination``, ``network``) are one object each.
+        """
         values = self.values.tolist()
-        names: dict[int, str] = {}
-        request_event = {"module": "modbus", "dataset": "modbus.modbus_request"}
-        response_event = {"module": "modbus", "dataset": "modbus.modbus_response"}
-        for (kind, ts_ns, frame, flow, direction, tid, unit, fc, addr, qty, exc, matched,
-             req_frame, latency_ns, val_start, val_len) in zip(*self._rows(), strict=True):
-            name = names.get(fc)
-            if name is None:
-                name = names[fc] = function_name(fc)
-            ep = self.endpoints[flow][direction]
+        stamps = utc_stamps(self.columns["ts_ns"])
+        events: dict[tuple[int, int], dict[str, str]] = {}
+        places: dict[tuple[int, int], tuple[dict[str, Any], ...]] = {}
+        for (stamp, kind, ts_ns, frame, flow, direction, tid, unit, fc, addr, qty, exc,
+             matched, req_frame, latency_ns, val_start, val_len) in zip(
+                 stamps, *self._rows(), strict=True):
+            event = events.get((kind, fc))
+            if event is None:
+                event = events[(kind, fc)] = {
+                    "module": "modbus",
+                    "dataset": "modbus.modbus_request" if kind == REQUEST
+                    else "modbus.modbus_response",
+                    "action": function_name(fc),
+                }
+            place = places.get((flow, direction))
+            if place is None:
+                ep = self.endpoints[flow][direction]
+                place = places[(flow, direction)] = (
+                    {"ip": ep["src_ip"], "port": ep["src_port"]},
+                    {"ip": ep["dst_ip"], "port": ep["dst_port"]},
+                    {"transport": ep["transport"], "protocol": "modbus"},
+                    ep,
+                )
+            source, destination, network, ep = place
+            if not shared:
+                event, source, destination, network = (
+                    dict(event), dict(source), dict(destination), dict(network))
             ts = ts_ns / 1e9
             specific: dict[str, Any] = {
                 "transaction_id": tid,
                 "unit_id": unit,
                 "function_code": fc,
-                "function": name,
+                "function": event["action"],
             }
             if addr != NONE:
                 specific["address"] = addr
@@ -114,12 +136,11 @@ class ModbusBatch(EventBatch):
                     specific["request_frame"] = req_frame
                     specific["latency"] = latency_ns / 1e9
             yield {
-                "@timestamp": utc_stamp(ts),
-                "event": {**(request_event if kind == REQUEST else response_event),
-                          "action": name},
+                "@timestamp": stamp,
+                "event": event,
                 "otsight": {"frame": frame, "ts": ts, "flow_id": ep["flow_id"]},
-                "source": {"ip": ep["src_ip"], "port": ep["src_port"]},
-                "destination": {"ip": ep["dst_ip"], "port": ep["dst_port"]},
-                "network": {"transport": ep["transport"], "protocol": "modbus"},
+                "source": source,
+                "destination": destination,
+                "network": network,
                 "modbus": specific,
             }
