@@ -8,9 +8,10 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pytest
 
-from otsight.core.events import BaseEvent, EventBatch, utc_stamp
+from otsight.core.events import BaseEvent, EventBatch, utc_stamp, utc_stamps
 from otsight.protocols.modbus.events import ModbusRequest, ModbusResponse
 from otsight.protocols.registry import builtin_dissectors, builtin_frame_dissectors
 
@@ -104,6 +105,12 @@ def test_utc_stamps_are_the_datetime_text() -> None:
               for _ in range(50_000)]
     for ts in cases:
         assert utc_stamp(ts) == _reference_stamp(ts), ts
+    column = np.array([0, 500, 1500, 999_999_500, 1_767_225_599_999_999_600]
+                      + [rng.randrange(0, 9_200_000_000_000_000_000) for _ in range(100_000)],
+                      dtype=np.int64)
+    assert utc_stamps(column) == [_reference_stamp(t) for t in (column / 1e9).tolist()]
+    assert utc_stamps(np.array([-5, 7], dtype=np.int64)) == [
+        _reference_stamp(-5e-9), _reference_stamp(7e-9)]
     for odd in (-1.5, 253402300800.5):  # outside the cached range: datetime decides
         try:
             expected: str | None = _reference_stamp(odd)

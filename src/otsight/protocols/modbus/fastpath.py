@@ -171,7 +171,12 @@ class ModbusBatchPath:
         pkt = out.pop("pkt")[:nrow]
         columns = {name: col[:nrow].copy() for name, col in out.items()}
         row_lanes = lanes[pkt]
-        uniq, flow = np.unique(row_lanes, return_inverse=True)
+        present = np.zeros(self.client_dir.shape[0], dtype=np.bool_)
+        present[row_lanes] = True
+        uniq = np.flatnonzero(present)  # the lanes of this batch, numbered in lane order
+        number = np.zeros(present.shape[0], dtype=np.int64)
+        number[uniq] = np.arange(uniq.shape[0])
+        flow = number[row_lanes]
         columns["ts_ns"] = payload.ts_ns[pkt]
         columns["frame"] = payload.frame[pkt]
         columns["flow"] = flow.astype(np.int64)
