@@ -3,14 +3,27 @@
 Usage::
 
     .venv/bin/python benchmarks/throughput.py [--packets 1000000] [--runs 3] [--json]
+        [--otsight "CMD"] [--modes l4,dissect,events] [--no-cold] [--no-tshark]
 
 The capture comes from :mod:`otsight.testing.synth` and is kept under ``benchmarks/data/``
 (git-ignored); it is reused when its parameters and the generator's source are unchanged.
 
-For otsight, one run on the full capture with an empty numba cache (a fresh ``NUMBA_CACHE_DIR``)
-gives the cold first-run time; then one untimed warm-up on a small capture fills the normal
-on-disk cache, and the best of ``--runs`` timed runs is reported. tshark gets the same best-of-N.
-Peak RSS comes from ``wait4()``'s resource usage of each child process.
+otsight runs in three modes, each one row, each compared with tshark in the same run:
+
+- ``l4``: ``otsight analyze`` (L2-L4: decoding, flows, TCP reassembly, summary);
+- ``dissect``: ``otsight analyze --dissect`` (every dissector on, events counted per protocol);
+- ``events``: ``otsight analyze --events /dev/null`` (every dissector on, every event written
+  as ECS JSON).
+
+``--otsight`` is the command that starts the CLI (split like a shell would): by default the
+checkout's ``.venv/bin/otsight`` if it exists, else ``<this python> -m otsight.cli``, which runs
+whatever ``PYTHONPATH`` points at (e.g. a git worktree's ``src``).
+
+For each otsight mode, one run on the full capture with an empty numba cache (a fresh
+``NUMBA_CACHE_DIR``) gives the cold first-run time (skip with ``--no-cold``); then one untimed
+warm-up on a small capture fills the normal on-disk cache, and the best of ``--runs`` timed runs
+is reported. tshark gets the same best-of-N. Peak RSS and CPU time (user + system, which a busy
+machine disturbs less than wall time) come from ``wait4()``'s resource usage of each child.
 
 If the otsight CLI is missing or fails, its rows say why, tshark is still measured, and the
 script exits with status 1.
@@ -23,6 +36,7 @@ import hashlib
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -40,6 +54,14 @@ from otsight.testing import synth
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / "data"
 WARMUP_PACKETS = 2000
+MODES: dict[str, tuple[str, list[str]]] = {
+    "l4": ("otsight analyze (L2-L4)", []),
+    "dissect": ("otsight analyze --dissect (all dissectors, events counted)", ["--dissect"]),
+    "events": (
+        "otsight analyze --events /dev/null (all dissectors, ECS JSON)",
+        ["--events", os.devnull],
+    ),
+}
 
 
 @dataclass
@@ -52,17 +74,21 @@ class Measurement:
     error: str = ""
     runs_s: list[float] = field(default_factory=list)
     best_s: float = 0.0
+    best_cpu_s: float = 0.0  # CPU time of the fastest run
     packets_per_s: float = 0.0
     mb_per_s: float = 0.0
     peak_rss_mb: float = 0.0
     cold_s: float | None = None
     cold_peak_rss_mb: float | None = None
     packets_reported: int | None = None
+    events_reported: int | None = None
+    vs_tshark: float | None = None
 
 
 @dataclass
 class RunResult:
     wall_s: float
+    cpu_s: float  # user + system time of the child: less sensitive to a busy machine
     peak_rss_mb: float
     returncode: int
     stdout: str
@@ -81,6 +107,7 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> RunRe
         err.seek(0)
         return RunResult(
             wall_s=wall,
+            cpu_s=usage.ru_utime + usage.ru_stime,
             peak_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
             returncode=proc.returncode,
             stdout=out.read().decode(errors="replace"),
@@ -176,20 +203,36 @@ def finish(m: Measurement, results: list[RunResult], packets: int, size: int) ->
     m.runs_s = [round(r.wall_s, 3) for r in results]
     best = min(results, key=lambda r: r.wall_s)
     m.best_s = round(best.wall_s, 3)
+    m.best_cpu_s = round(best.cpu_s, 3)
     m.packets_per_s = round(packets / best.wall_s)
     m.mb_per_s = round(size / best.wall_s / 1e6, 1)
     m.peak_rss_mb = round(max(r.peak_rss_mb for r in results), 1)
 
 
+def default_otsight() -> list[str]:
+    """The checkout's installed CLI, else this interpreter running ``otsight.cli``."""
+    exe = ROOT / ".venv" / "bin" / "otsight"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "otsight.cli"]
+
+
 def bench_otsight(
-    exe: Path, capture: Path, warmup: Path, *, runs: int, packets: int, log: Console
+    cli: list[str],
+    mode: str,
+    capture: Path,
+    warmup: Path,
+    *,
+    runs: int,
+    packets: int,
+    cold: bool,
+    log: Console,
 ) -> Measurement:
-    command = [str(exe), "analyze", str(capture), "--json"]
-    m = Measurement("otsight analyze", command)
-    if not exe.exists():
+    label, extra = MODES[mode]
+    command = [*cli, "analyze", str(capture), "--json", *extra]
+    m = Measurement(label, command)
+    if not Path(cli[0]).exists() and shutil.which(cli[0]) is None:
         m.ok = False
-        m.error = (f"{exe} not found: install the package (pip install -e .) so the otsight "
-                   "CLI exists, or pass --otsight PATH")
+        m.error = (f"{cli[0]} not found: install the package (pip install -e .) so the otsight "
+                   "CLI exists, or pass --otsight CMD")
         return m
 
     def failed(result: RunResult, what: str) -> bool:
@@ -200,25 +243,29 @@ def bench_otsight(
         m.error = f"{what} exited with status {result.returncode}: {tail}"
         return True
 
-    with tempfile.TemporaryDirectory(prefix="otsight-numba-cold-") as cold_cache:
-        log.print("otsight: cold run (empty numba cache)")
-        cold = run_measured(command, env={**os.environ, "NUMBA_CACHE_DIR": cold_cache})
-    if failed(cold, "cold run"):
-        return m
-    m.cold_s = round(cold.wall_s, 3)
-    m.cold_peak_rss_mb = round(cold.peak_rss_mb, 1)
-    log.print("otsight: warm-up on a small capture")
-    if failed(run_measured([str(exe), "analyze", str(warmup), "--json"]), "warm-up run"):
+    if cold:
+        with tempfile.TemporaryDirectory(prefix="otsight-numba-cold-") as cold_cache:
+            log.print(f"{label}: cold run (empty numba cache)")
+            first = run_measured(command, env={**os.environ, "NUMBA_CACHE_DIR": cold_cache})
+        if failed(first, "cold run"):
+            return m
+        m.cold_s = round(first.wall_s, 3)
+        m.cold_peak_rss_mb = round(first.peak_rss_mb, 1)
+    log.print(f"{label}: warm-up on a small capture")
+    if failed(run_measured([*cli, "analyze", str(warmup), "--json", *extra]), "warm-up run"):
         return m
     results = []
     for i in range(runs):
-        log.print(f"otsight: run {i + 1}/{runs}")
+        log.print(f"{label}: run {i + 1}/{runs}")
         result = run_measured(command)
         if failed(result, f"run {i + 1}"):
             return m
         results.append(result)
     try:
-        m.packets_reported = int(json.loads(results[-1].stdout)["packets"])
+        summary = json.loads(results[-1].stdout)
+        m.packets_reported = int(summary["packets"])
+        if summary.get("dissected"):
+            m.events_reported = sum(int(d["events"]) for d in summary["dissected"].values())
     except (ValueError, KeyError, TypeError):
         m.packets_reported = None
     finish(m, results, packets, capture.stat().st_size)
@@ -266,25 +313,28 @@ def render(report: dict[str, Any], console: Console) -> None:
         f"({mach['usable_cores']} usable), {mach['memory_gb']} GB, load {mach['load_average']}"
     )
     table = Table(title=f"best of {report['runs']} runs")
-    for col in ("tool", "wall s", "runs s", "packets/s", "MB/s", "peak RSS MB", "cold s", "note"):
+    for col in ("tool", "wall s", "runs s", "cpu s", "packets/s", "MB/s", "peak RSS MB",
+                "cold s", "vs tshark", "events", "note"):
         table.add_column(col, justify="left" if col in ("tool", "note", "runs s") else "right")
     for m in report["results"]:
         if m["ok"]:
             table.add_row(
                 m["tool"], f"{m['best_s']:.2f}", " ".join(f"{x:.2f}" for x in m["runs_s"]),
-                f"{m['packets_per_s']:,}", f"{m['mb_per_s']:.1f}", f"{m['peak_rss_mb']:.0f}",
+                f"{m['best_cpu_s']:.2f}", f"{m['packets_per_s']:,}", f"{m['mb_per_s']:.1f}",
+                f"{m['peak_rss_mb']:.0f}",
                 "" if m["cold_s"] is None else f"{m['cold_s']:.2f}",
+                "" if m["vs_tshark"] is None else f"{m['vs_tshark']:.2f}x",
+                "" if m["events_reported"] is None else f"{m['events_reported']:,}",
                 "" if m["packets_reported"] in (None, cap["packets"])
                 else f"reported {m['packets_reported']:,} packets",
             )
         else:
-            table.add_row(m["tool"], "-", "-", "-", "-", "-", "-", f"[red]{m['error']}[/]")
+            table.add_row(m["tool"], "-", "-", "-", "-", "-", "-", "-", "-", "-",
+                          f"[red]{m['error']}[/]")
     console.print(table)
     for m in report["results"]:
         console.print(f"  {m['tool']}: {' '.join(m['command'])}", highlight=False)
-    ratio = report.get("otsight_vs_tshark")
-    if ratio is not None:
-        console.print(f"otsight/tshark throughput: [bold]{ratio:.2f}x[/]")
+    console.print("vs tshark: throughput relative to tshark io,phs in this run (higher is faster)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,25 +343,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per tool (best is kept)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    parser.add_argument("--otsight", type=Path, default=ROOT / ".venv" / "bin" / "otsight")
+    parser.add_argument(
+        "--otsight", type=shlex.split, default=None,
+        help="command that starts the otsight CLI (default: .venv/bin/otsight if present, "
+        "else this python -m otsight.cli)",
+    )
+    parser.add_argument(
+        "--modes", default="l4,dissect,events",
+        help=f"comma-separated otsight modes, from {', '.join(MODES)}",
+    )
+    parser.add_argument("--no-cold", action="store_true", help="skip the empty-cache runs")
     parser.add_argument("--no-tshark", action="store_true", help="skip the tshark baseline")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.packets < 1:
         parser.error("--runs and --packets must be positive")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        parser.error(f"unknown mode(s) {', '.join(unknown) or '(none)'}; known: {', '.join(MODES)}")
+    cli: list[str] = args.otsight or default_otsight()
     log = Console(stderr=True)
     tshark = None if args.no_tshark else shutil.which("tshark")
 
     capture, generate_s = ensure_capture(args.packets, args.seed, log)
     warmup, _ = ensure_capture(WARMUP_PACKETS, args.seed, log)
     results = [
-        bench_otsight(args.otsight, capture, warmup, runs=args.runs, packets=args.packets, log=log)
+        bench_otsight(cli, mode, capture, warmup, runs=args.runs, packets=args.packets,
+                      cold=not args.no_cold, log=log)
+        for mode in modes
     ]
     if not args.no_tshark:
-        results.append(bench_tshark(tshark, capture, args.runs, args.packets, log))
-    ours = results[0]
-    ratio = None
-    if len(results) > 1 and ours.ok and results[1].ok:
-        ratio = round(ours.packets_per_s / results[1].packets_per_s, 2)
+        baseline = bench_tshark(tshark, capture, args.runs, args.packets, log)
+        if baseline.ok:
+            for m in results:
+                if m.ok:
+                    m.vs_tshark = round(m.packets_per_s / baseline.packets_per_s, 2)
+        results.append(baseline)
     report = {
         "capture": {
             "path": str(capture),
@@ -323,7 +390,6 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs,
         "machine": machine_info(tshark),
         "results": [asdict(m) for m in results],
-        "otsight_vs_tshark": ratio,
     }
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")

@@ -132,6 +132,23 @@ def test_replaying_a_capture_gives_identical_results(capture: Path) -> None:
     assert first == second
 
 
+def test_dissect_counts_events_per_protocol_without_writing_them(
+    capture: Path, tmp_path: Path
+) -> None:
+    plain = json.loads(_otsight("analyze", "--json", str(capture)).stdout)
+    assert plain["dissected"] == {}  # L2-L4 only unless asked
+    res = _otsight("analyze", "--json", "--dissect", str(capture))
+    assert res.returncode == 0, res.stderr.decode()
+    counted = json.loads(res.stdout)["dissected"]
+    assert counted["modbus"] == {"flows": 1, "events": 10}  # 5 requests, 5 responses
+    out = tmp_path / "events.jsonl"
+    written = json.loads(_otsight("analyze", "--json", "--events", str(out), str(capture)).stdout)
+    assert written["dissected"] == counted
+    assert len(out.read_text().splitlines()) == sum(d["events"] for d in counted.values())
+    human = _otsight("analyze", "--dissect", str(capture)).stdout.decode()
+    assert "Application protocols" in human
+
+
 def test_no_arguments_is_a_usage_error() -> None:
     res = _otsight("analyze")
     assert res.returncode == 2

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from otsight.capture.sources import expand_inputs, read_input
 from otsight.capture.writer import PcapWriter
-from otsight.core.events import BaseEvent
+from otsight.core.events import BaseEvent, EventBatch
 from otsight.decode.flows import FlowColumns
 from otsight.decode.view import BatchView
-from otsight.pipeline.assemble import build_stages, run_files
+from otsight.pipeline.assemble import build_stages, run_batches, run_files
 from otsight.testing.packets import tcp_frame
 
 
@@ -61,3 +62,46 @@ def test_every_observer_sees_events_batches_flows_and_a_broken_one_is_contained(
     assert (broken.packets, broken.finished) == (2, True)
     assert result.summary.observer_errors == {"broken": 2}
     assert "observer broken failed" in caplog.text
+
+
+class BatchTaker(Recorder):
+    """Takes event batches whole."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.batches: list[EventBatch] = []
+
+    def on_events(self, batch: EventBatch) -> None:
+        self.batches.append(batch)
+
+
+def _polling_capture(path: Path, polls: int) -> None:
+    a, b = "192.0.2.20", "192.0.2.10"
+    with path.open("wb") as f:
+        w = PcapWriter(f)
+        cs, ss = 1, 1
+        for k in range(polls):
+            req = bytes.fromhex(f"{k:04x}00000006010300000002")
+            rsp = bytes.fromhex(f"{k:04x}0000000701030400010002")
+            w.write(tcp_frame(a, b, 40000, 502, seq=cs, ack=ss, payload=req), 10**9 + k * 10**8)
+            w.write(tcp_frame(b, a, 502, 40000, seq=ss, ack=cs + 12, payload=rsp),
+                    10**9 + k * 10**8 + 10**6)
+            cs, ss = cs + 12, ss + 13
+
+
+def test_event_batches_go_whole_to_observers_that_take_them_and_one_by_one_to_others(
+    tmp_path: Path,
+) -> None:
+    cap = tmp_path / "polls.pcap"
+    _polling_capture(cap, 50)
+    taker, plain, broken = BatchTaker("taker"), Recorder("plain"), Recorder("broken", fail=True)
+    (item,), _ = expand_inputs([str(cap)])
+    result = run_batches("polls", read_input(item, batch_frames=8),
+                         build_stages([taker, plain, broken]))
+    assert taker.batches  # the batch path took the flow after its first batch
+    from_batches = [e for batch in taker.batches for e in batch.events()]
+    assert len(taker.events) + len(from_batches) == 100
+    assert plain.events == sorted(plain.events, key=lambda e: e.frame)  # one flow: in order
+    assert len(plain.events) == 100
+    assert sorted(taker.events + from_batches, key=lambda e: e.frame) == plain.events
+    assert result.summary.observer_errors == {"broken": 100}  # one per event, as before

@@ -10,8 +10,74 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import inspect
+import math
+import types
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+
+def _install_fast_init(cls: type) -> None:
+    """Give a frozen, slotted, keyword-only event class a quicker ``__init__``.
+
+    A frozen dataclass sets each field with ``object.__setattr__``; the protocol layer builds
+    hundreds of thousands of events per capture, and setting the slots through their
+    descriptors directly takes about 40% less time. The replacement has the same signature,
+    defaults and errors. It is installed when ``dataclass(slots=True)`` builds the final class
+    (the only time a subclass has both its fields and its slots) and only for the simple case;
+    any other class keeps the dataclass ``__init__``. The original stays as
+    ``__dataclass_init__`` (the tests compare the two).
+    """
+    own = cls.__dict__
+    if "__slots__" not in own or "__dataclass_fields__" not in own or "__post_init__" in own:
+        return
+    params = own.get("__dataclass_params__")
+    if params is None or not params.frozen or not callable(own.get("__init__")):
+        return
+    fields = dataclasses.fields(cls)
+    if any(not f.init or f.default_factory is not dataclasses.MISSING for f in fields):
+        return
+    keyword_only = inspect.Parameter.KEYWORD_ONLY
+    wanted = [(f.name, keyword_only) for f in fields]
+    signature = inspect.signature(own["__init__"])
+    if [(p.name, p.kind) for p in list(signature.parameters.values())[1:]] != wanted:
+        return  # positional fields or init-only variables: not the simple case
+    namespace: dict[str, Any] = {}
+    params_src: list[str] = []
+    body: list[str] = []
+    for i, f in enumerate(fields):
+        setter = _slot_setter(cls, f.name)
+        if setter is None:
+            return
+        namespace[f"_set{i}"] = setter
+        if f.default is dataclasses.MISSING:
+            params_src.append(f.name)
+        else:
+            namespace[f"_default{i}"] = f.default
+            params_src.append(f"{f.name}=_default{i}")
+        body.append(f"    _set{i}(self, {f.name})")
+    src = f"def __init__(self, *, {', '.join(params_src)}):\n" + "\n".join(body or ["    pass"])
+    exec(src, namespace)  # the same technique dataclasses uses to write __init__
+    fast = namespace["__init__"]
+    fast.__qualname__ = f"{cls.__qualname__}.__init__"
+    fast.__doc__ = "Set every field through its slot (see core.events._install_fast_init)."
+    type.__setattr__(cls, "__dataclass_init__", own["__init__"])
+    type.__setattr__(cls, "__init__", fast)
+
+
+def _slot_setter(cls: type, name: str) -> Any:
+    """The ``__set__`` of the slot that stores ``name`` (None if it is not a slot)."""
+    for klass in cls.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if descriptor is not None:
+            if isinstance(descriptor, types.MemberDescriptorType):
+                return descriptor.__set__
+            return None
+    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,6 +87,11 @@ class BaseEvent:
     protocol: ClassVar[str] = "unknown"  # ``event.module``: the protocol slug
     ts: float  # capture time, epoch seconds
     frame: int = 0  # frame number of the packet that completed the message (0 if unknown)
+
+    def __init_subclass__(cls) -> None:
+        # No super(): dataclass(slots=True) rebuilds this class, so a zero-argument super()
+        # here would name the class it replaced (object's hook does nothing anyway).
+        _install_fast_init(cls)
 
     @property
     def action(self) -> str:
@@ -33,22 +104,22 @@ class BaseEvent:
 
     def ecs(self) -> dict[str, Any]:
         """One JSON-ready document with ECS names; protocol fields under ``<protocol>.*``."""
-        stamp = _dt.datetime.fromtimestamp(self.ts, tz=_dt.UTC)
+        cls = type(self)
         doc: dict[str, Any] = {
-            "@timestamp": stamp.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "@timestamp": utc_stamp(self.ts),
             "event": {
                 "module": self.protocol,
-                "dataset": f"{self.protocol}.{_kind(type(self))}",
+                "dataset": _DATASETS.get(cls) or _dataset(cls),
                 "action": self.action,
             },
             "otsight": {"frame": self.frame, "ts": self.ts},
         }
         self._ecs_endpoints(doc)
         specific = {}
-        for name in _specific_names(type(self)):
+        for name in _NAMES.get(cls) or _specific_names(cls):
             value = getattr(self, name)
             if value is not None:
-                specific[name] = _jsonable(value) if isinstance(value, bytes | dict) else value
+                specific[name] = _jsonable(value) if isinstance(value, _CONVERTED) else value
         if specific:
             doc[self.protocol] = specific
         return doc
@@ -91,8 +162,100 @@ class FrameEvent(BaseEvent):
             doc["network"]["vlan"] = {"id": self.vlan}
 
 
+class EventBatch:
+    """Many events of one protocol, held as columns and turned into objects only on demand.
+
+    A compiled fast path (e.g. Modbus polling) produces its events this way: counting them, or
+    writing them (:meth:`ecs_docs`), need not build one dataclass per message. Subclasses
+    implement :meth:`_materialise` and may override :meth:`ecs_docs` with a columnar version
+    that yields the same documents as the events' :meth:`BaseEvent.ecs`.
+    """
+
+    protocol: str = "unknown"
+
+    def __init__(self) -> None:
+        self._events: Sequence[BaseEvent] | None = None
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[BaseEvent]:
+        return iter(self.events())
+
+    def events(self) -> Sequence[BaseEvent]:
+        """The events as objects, in order (built once, then cached)."""
+        if self._events is None:
+            self._events = self._materialise()
+        return self._events
+
+    def _materialise(self) -> Sequence[BaseEvent]:
+        raise NotImplementedError
+
+    def ecs_docs(self, shared: bool = False) -> Iterable[dict[str, Any]]:
+        """One ECS document per event, in order (as ``e.ecs() for e in self``).
+
+        With ``shared``, documents may share nested parts that are the same for many of them
+        (e.g. the endpoints of a flow): for a writer that serialises them at once, never for
+        code that changes documents.
+        """
+        return (e.ecs() for e in self.events())
+
+
+_SECONDS: dict[int, str] = {}
+_MAX_SECONDS_CACHED = 4096
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59
+
+
+def utc_stamp(ts: float) -> str:
+    """``ts`` as ISO 8601 UTC with microseconds and a ``Z`` (``2026-01-01T00:00:05.250000Z``).
+
+    The same text as ``datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")``
+    (whose microseconds are the fraction rounded half-to-even), at a fraction of the cost: the
+    date and time of each second are formatted once. Writing events calls this once per event.
+    """
+    if not 0 <= ts < _LAST_SECOND:
+        stamp = _dt.datetime.fromtimestamp(ts, tz=_dt.UTC)
+        return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    frac, whole = math.modf(ts)
+    second = int(whole)
+    micros = round(frac * 1e6)
+    if micros >= 1_000_000:
+        micros -= 1_000_000
+        second += 1
+    prefix = _SECONDS.get(second)
+    if prefix is None:
+        if len(_SECONDS) >= _MAX_SECONDS_CACHED:
+            _SECONDS.clear()
+        stamp = _dt.datetime.fromtimestamp(second, tz=_dt.UTC)
+        prefix = _SECONDS[second] = stamp.isoformat(timespec="seconds").replace("+00:00", "")
+    return f"{prefix}.{micros:06d}Z"
+
+
+def utc_stamps(ts_ns: npt.NDArray[np.int64]) -> list[str]:
+    """:func:`utc_stamp` of ``ts_ns / 1e9`` for a whole column at once (same text)."""
+    ts = ts_ns / 1e9
+    if ts.size == 0 or not (ts.min() >= 0 and ts.max() < _LAST_SECOND):
+        return [utc_stamp(t) for t in ts.tolist()]
+    frac, whole = np.modf(ts)
+    micros = np.rint(frac * 1e6).astype(np.int64)  # half to even, as datetime rounds
+    seconds = whole.astype(np.int64)
+    carry = micros >= 1_000_000
+    micros[carry] -= 1_000_000
+    seconds[carry] += 1
+    stamps = np.datetime_as_string((seconds * 1_000_000 + micros).astype("datetime64[us]"))
+    return [f"{stamp}Z" for stamp in stamps.tolist()]
+
+
 _NAMES: dict[type, tuple[str, ...]] = {}
 _KINDS: dict[type, str] = {}
+_DATASETS: dict[type, str] = {}
+_CONVERTED = (bytes, dict)  # values _jsonable rewrites (hex strings, string keys)
+
+
+def _dataset(cls: type[BaseEvent]) -> str:
+    """``event.dataset``: ``modbus.modbus_request`` (cached per class)."""
+    dataset = _DATASETS[cls] = f"{cls.protocol}.{_kind(cls)}"
+    return dataset
 
 
 def _specific_names(cls: type[BaseEvent]) -> tuple[str, ...]:

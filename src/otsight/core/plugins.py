@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 if TYPE_CHECKING:
     from ..decode.flows import FlowColumns
     from ..decode.view import BatchView
-    from .events import BaseEvent
+    from .events import BaseEvent, EventBatch
 
 FROM_ORIGINATOR = 0
 FROM_RESPONDER = 1
@@ -41,6 +44,50 @@ class StreamHandler(Protocol):
 
     def on_end(self, ts_ns: int) -> None:
         """The flow ended (closed, idle, evicted or end of input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadRun:
+    """In-order payload of many packets of flows on a batch path, as columns (packet order).
+
+    Payload ``k`` is ``buf[start[k] : start[k] + length[k]]``; it continues its direction's
+    stream exactly like the ``data`` of :meth:`StreamHandler.on_data`. ``usable`` is False where
+    the bytes are not in ``buf`` (a reassembled IP fragment): such payload must be refused.
+    """
+
+    buf: npt.NDArray[np.uint8]
+    start: npt.NDArray[np.int64]
+    length: npt.NDArray[np.int64]
+    ts_ns: npt.NDArray[np.int64]
+    frame: npt.NDArray[np.int64]
+    slot: npt.NDArray[np.int64]  # the flow's slot in the flow table
+    direction: npt.NDArray[np.int8]  # FROM_ORIGINATOR or FROM_RESPONDER
+    usable: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.start.shape[0])
+
+
+class BatchPath(Protocol):
+    """Compiled handling of regular traffic for the flows of one dissector (e.g. Modbus polls).
+
+    A handler may offer one as its ``batch_path`` attribute. The engine then asks the path to
+    :meth:`claim` the flow between runs; while claimed, the flow's payload goes to :meth:`run`
+    in bulk instead of ``on_data``. Whatever the path refuses, and anything else the flow does
+    (out-of-order data, gaps, its end), first :meth:`release` s the flow back to its handler,
+    whose state the path has kept up to date, so results never depend on which path ran.
+    """
+
+    def claim(self, slot: int, handler: StreamHandler) -> bool:
+        """Take over the flow if its handler's state allows it now (e.g. no partial message)."""
+
+    def release(self, slot: int) -> None:
+        """Hand the flow's state back to its handler; the handler gets the flow's next data."""
+
+    def run(self, payload: PayloadRun) -> npt.NDArray[np.bool_]:
+        """Consume payload of claimed flows; True where consumed. Once a flow's payload is
+        refused, every later payload of that flow in the run must be refused too (the engine
+        gives those to the handler, in order)."""
 
 
 class HandlerFactory(Protocol):
@@ -82,9 +129,14 @@ class FrameHandler(Protocol):
 class Observer(Protocol):
     """A stage after the protocol layer (inventory, detection, sinks).
 
-    Within a batch it receives the batch's events in packet order, then the batch itself, then
-    the flows that ended; ``finish`` comes once after the last input. Errors are contained by
-    the pipeline (logged and counted per observer), so one broken stage never stops the others.
+    Within a batch it receives the batch's events, then the batch itself, then the flows that
+    ended; ``finish`` comes once after the last input. Each flow's events come in packet order;
+    events from a batch path (e.g. Modbus polling) arrive as an :class:`EventBatch` ahead of the
+    other events of the same stretch of packets. An observer may implement
+    ``on_events(batch: EventBatch) -> None`` to take such batches whole (e.g. to count or
+    serialise them without building event objects); without it, it gets each event of the
+    batch through ``on_event``. Errors are contained by the pipeline (logged and counted per
+    observer), so one broken stage never stops the others.
     """
 
     name: str
@@ -100,3 +152,10 @@ class Observer(Protocol):
 
     def finish(self) -> None:
         """No more input."""
+
+
+class BatchObserver(Observer, Protocol):
+    """An observer that takes event batches whole (see :class:`Observer`)."""
+
+    def on_events(self, batch: EventBatch) -> None:
+        """Events of a batch path, in order (``len(batch)`` of them)."""

@@ -17,7 +17,15 @@ import numpy.typing as npt
 
 from ..capture.batch import FrameBatch
 from ..core.errors import NeedMoreData
-from ..core.plugins import FlowContext, FrameContext, FrameHandler, HandlerFactory, StreamHandler
+from ..core.plugins import (
+    BatchPath,
+    FlowContext,
+    FrameContext,
+    FrameHandler,
+    HandlerFactory,
+    PayloadRun,
+    StreamHandler,
+)
 from ..core.types import mac_to_str
 from ..decode.flowkernel import DONE, RST, SPLIT, SYN, flow_kernel
 from ..decode.flows import END_EOF, FlowColumns, FlowRecord, FlowTable, Timeouts
@@ -36,6 +44,7 @@ MAX_LOGGED_PER_ERROR = 3
 CONSUMER_UNDECIDED = 0
 CONSUMER_ACTIVE = 1
 CONSUMER_NONE = 2
+CONSUMER_BATCH = 3  # claimed by its handler's batch path (compiled, many packets per call)
 
 
 @dataclass(slots=True)
@@ -51,6 +60,8 @@ class EngineStats:
     handler_errors: int = 0
     flows_started: int = 0
     flows_ended: int = 0
+    batch_payloads: int = 0  # payloads consumed by batch paths
+    batch_refused: int = 0  # payloads of claimed flows a batch path gave back to the handler
 
 
 class Engine:
@@ -82,6 +93,10 @@ class Engine:
         self._frames: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self.handlers: dict[int, StreamHandler] = {}
         self.consumer = np.zeros(0, dtype=np.uint8)
+        # Batch paths offered by handlers; path_of[slot] is 1 + the index of the flow's path.
+        self.paths: list[BatchPath] = []
+        self.path_of = np.zeros(0, dtype=np.uint8)
+        self._claimable: set[int] = set()  # slots whose handler's path may claim them
         self.tcp = TcpSlowPath(self.flows.state, self._deliver_slow, self._gap)
         self.stats = EngineStats()
         self.now_ns = 0
@@ -234,6 +249,9 @@ class Engine:
                 last_ts = int(st.last_ts[s])
                 if self.tcp.buffers:
                     self.tcp.flush(s, last_ts)  # packet time of the flow itself
+                if self.consumer[s] == CONSUMER_BATCH:
+                    self._release(s)
+                self._claimable.discard(s)
                 handler = self.handlers.pop(s, None)
                 if handler is not None:
                     self._call(handler.on_end, last_ts)
@@ -243,6 +261,7 @@ class Engine:
         in_range = slots[slots < self.consumer.shape[0]]
         if self.handler_factory is not None:
             self.consumer[in_range] = CONSUMER_UNDECIDED
+            self.path_of[in_range] = 0
         reasons = [reason] * int(slots.size) if isinstance(reason, str) else reason
         ended = self.flows.columns(slots, reasons)
         self.stats.flows_ended += len(ended)
@@ -261,6 +280,9 @@ class Engine:
             if self.handler_factory is None:
                 grown[:] = CONSUMER_NONE
             self.consumer = grown
+            paths = np.zeros(cap, dtype=np.uint8)
+            paths[: self.path_of.shape[0]] = self.path_of
+            self.path_of = paths
 
     # ------------------------------------------------------------------ payload
     def _payload(self, i: int) -> bytes:
@@ -297,24 +319,140 @@ class Engine:
             seg_slots = slots[start:stop]
             want = (seg_len > 0) & (seg_slots >= 0)
             if want.any():
-                want &= self.consumer[np.where(seg_slots >= 0, seg_slots, 0)] != CONSUMER_NONE
+                consumer = self.consumer[np.where(seg_slots >= 0, seg_slots, 0)]
+                want &= consumer != CONSUMER_NONE
                 flows = np.nonzero(want)[0] + start
-        if frames.size == 0 and flows.size == 0:
-            return
+                if self.paths and flows.size:
+                    flows = self._run_paths(flows, consumer[flows - start], slots, side,
+                                            out_off, out_len)
+        if frames.size or flows.size:
+            self._dispatch_python(flows, frames, slots, side, out_off, out_len)
+        if self._claimable:
+            self._claim()
+
+    def _run_paths(
+        self,
+        flows: npt.NDArray[np.intp],
+        consumer: npt.NDArray[np.uint8],
+        slots: npt.NDArray[np.int64],
+        side: npt.NDArray[np.int64],
+        out_off: npt.NDArray[np.int32],
+        out_len: npt.NDArray[np.int32],
+    ) -> npt.NDArray[np.intp]:
+        """Give payload of claimed flows to their batch paths (ahead of the range's other
+        payload); returns the packets left for the handlers, in packet order."""
+        on_path = consumer == CONSUMER_BATCH
+        if not on_path.any():
+            return flows
         assert self._cur is not None
-        batch, table, _ = self._cur
-        order = np.concatenate([flows, frames])
-        is_frame = np.concatenate([np.zeros(flows.size, bool), np.ones(frames.size, bool)])
-        by_packet = np.argsort(order, kind="stable")
-        for i, link in zip(order[by_packet].tolist(), is_frame[by_packet].tolist(), strict=True):
-            if link:
+        batch, table, overrides = self._cur
+        idx = flows[on_path]
+        s = slots[idx]
+        orig = self.flows.state.orig[s]
+        direction = (side[idx] != np.where(orig >= 0, orig, 0)).astype(np.int8)
+        usable = np.ones(idx.size, dtype=np.bool_)
+        if overrides:
+            usable = ~np.isin(idx, np.fromiter(overrides, dtype=np.intp, count=len(overrides)))
+        run = PayloadRun(
+            buf=batch.buf,
+            start=batch.offset[idx] + table.pl_off[idx].astype(np.int64) + out_off[idx],
+            length=out_len[idx].astype(np.int64),
+            ts_ns=batch.ts_ns[idx],
+            frame=idx.astype(np.int64) + batch.first_frame,
+            slot=s,
+            direction=direction,
+            usable=usable,
+        )
+        taken = np.zeros(idx.size, dtype=np.bool_)
+        owner = self.path_of[s]
+        for k in np.unique(owner).tolist():
+            mine = owner == k
+            part = run if mine.all() else _select(run, mine)
+            try:
+                taken[mine] = self.paths[k - 1].run(part)
+            except Exception:
+                self.stats.handler_errors += 1
+                log.exception("batch path %s failed", type(self.paths[k - 1]).__name__)
+        self.stats.batch_payloads += int(taken.sum())
+        self.stats.batch_refused += int(idx.size - taken.sum())
+        keep = np.ones(flows.size, dtype=np.bool_)
+        keep[np.nonzero(on_path)[0][taken]] = False
+        return flows[keep]
+
+    def _claim(self) -> None:
+        """Offer flows whose handler has a batch path to it (between ranges, never inside)."""
+        for s in list(self._claimable):
+            handler = self.handlers.get(s)
+            k = int(self.path_of[s])
+            if handler is None or k == 0 or self.consumer[s] != CONSUMER_ACTIVE:
+                self._claimable.discard(s)
+                continue
+            try:
+                claimed = self.paths[k - 1].claim(s, handler)
+            except Exception:
+                self.stats.handler_errors += 1
+                log.exception("batch path %s failed to claim", type(self.paths[k - 1]).__name__)
+                self._claimable.discard(s)
+                continue
+            if claimed:
+                self.consumer[s] = CONSUMER_BATCH
+                self._claimable.discard(s)
+
+    def _release(self, s: int) -> None:
+        """The flow goes back to its handler (which then gets its data); claimable again."""
+        k = int(self.path_of[s])
+        self.consumer[s] = CONSUMER_ACTIVE
+        self._claimable.add(s)
+        try:
+            self.paths[k - 1].release(s)
+        except Exception:
+            self.stats.handler_errors += 1
+            log.exception("batch path %s failed to release", type(self.paths[k - 1]).__name__)
+
+    def _dispatch_python(
+        self,
+        flows: npt.NDArray[np.intp],
+        frames: npt.NDArray[np.intp],
+        slots: npt.NDArray[np.int64],
+        side: npt.NDArray[np.int64],
+        out_off: npt.NDArray[np.int32],
+        out_len: npt.NDArray[np.int32],
+    ) -> None:
+        """Payload to handlers and frames to the frame handler, one call each, in order.
+
+        The per-packet columns are gathered once for the whole range (a payload costs a
+        slice of the batch buffer and one handler call, nothing more)."""
+        assert self._cur is not None
+        batch, table, overrides = self._cur
+        if frames.size:
+            order = np.concatenate([flows, frames])
+            by_packet = np.argsort(order, kind="stable")
+            order = order[by_packet]
+            is_frame = (by_packet >= flows.size).tolist()
+        else:
+            order = flows
+            is_frame = [False] * flows.size
+        s_all = slots[order]
+        orig = self.flows.state.orig[np.where(s_all >= 0, s_all, 0)]
+        direction = (side[order] != np.where(orig >= 0, orig, 0)).tolist()
+        starts = (batch.offset[order] + table.pl_off[order] + out_off[order]).tolist()
+        lengths = out_len[order].tolist()
+        times = batch.ts_ns[order].tolist()
+        packets = order.tolist()
+        slot_list = s_all.tolist()
+        buf = batch.buf.data  # a memoryview: slicing it copies nothing until bytes()
+        first = batch.first_frame
+        deliver = self._deliver_direction
+        for k, i in enumerate(packets):
+            if is_frame[k]:
                 self._deliver_frame(batch, table, i)
                 continue
-            s = int(slots[i])
-            data = self._payload(i)
-            off = int(out_off[i])
-            data = data[off : off + int(out_len[i])]
-            self._deliver(s, int(side[i]), data, int(batch.ts_ns[i]), batch.first_frame + i)
+            if i in overrides:  # a reassembled IP fragment: its payload is not in the buffer
+                off = int(out_off[i])
+                data = self._payload(i)[off : off + lengths[k]]
+            else:
+                data = bytes(buf[starts[k] : starts[k] + lengths[k]])
+            deliver(slot_list[k], direction[k], data, times[k], first + i)
 
     def _deliver_frame(self, batch: FrameBatch, table: PacketTable, i: int) -> None:
         assert self.frame_handler is not None
@@ -335,10 +473,20 @@ class Engine:
         return 0 if b == (o if o >= 0 else 0) else 1
 
     def _deliver(self, s: int, b: int, data: bytes, ts: int, frame: int) -> None:
+        self._deliver_direction(s, self._direction(s, b), data, ts, frame)
+
+    def _deliver_direction(self, s: int, direction: int, data: bytes, ts: int, frame: int) -> None:
         state = self.consumer[s]
+        if state == CONSUMER_ACTIVE:  # the common case first: a handler is waiting
+            active = self.handlers.get(s)
+            if active is not None:
+                try:
+                    active.on_data(direction, data, ts, frame)
+                except Exception as exc:
+                    self._failed(exc, active.on_data)
+            return
         if state == CONSUMER_NONE:
             return
-        direction = self._direction(s, b)
         if state == CONSUMER_UNDECIDED:
             assert self.handler_factory is not None
             orig_ip, orig_port, resp_ip, resp_port = self.flows.describe(s)
@@ -376,13 +524,29 @@ class Engine:
                 return
             self.handlers[s] = handler
             self.consumer[s] = CONSUMER_ACTIVE
+            self._offer_path(s, handler)
             for gap_direction, nbytes, gap_ts in early:
                 self._call(handler.on_gap, gap_direction, nbytes, gap_ts)
             for held_direction, held_data, held_ts, held_frame in held:
                 self._call(handler.on_data, held_direction, held_data, held_ts, held_frame)
+        elif state == CONSUMER_BATCH:
+            self._release(s)
         handler_obj = self.handlers.get(s)
         if handler_obj is not None:
             self._call(handler_obj.on_data, direction, data, ts, frame)
+
+    def _offer_path(self, s: int, handler: StreamHandler) -> None:
+        path: BatchPath | None = getattr(handler, "batch_path", None)
+        if path is None:
+            return
+        k = next((i for i, known in enumerate(self.paths) if known is path), -1)
+        if k < 0:
+            if len(self.paths) >= 255:  # path_of is one byte; more paths are not offered
+                return
+            self.paths.append(path)
+            k = len(self.paths) - 1
+        self.path_of[s] = k + 1
+        self._claimable.add(s)
 
     def _deliver_slow(self, s: int, b: int, data: bytes, ts: int, frame: int) -> None:
         if self.handler_factory is None:
@@ -390,6 +554,8 @@ class Engine:
         self._deliver(s, b, data, ts, frame)
 
     def _gap(self, s: int, b: int, nbytes: int, ts: int) -> None:
+        if self.consumer.shape[0] > s and self.consumer[s] == CONSUMER_BATCH:
+            self._release(s)
         handler = self.handlers.get(s)
         if handler is not None:
             self._call(handler.on_gap, self._direction(s, b), nbytes, ts)
@@ -403,11 +569,28 @@ class Engine:
         try:
             fn(*args)
         except Exception as exc:
-            self.stats.handler_errors += 1
-            key = f"{type(exc).__name__} in {getattr(fn, '__qualname__', fn)}"
-            seen = self._logged_errors.get(key, 0)
-            self._logged_errors[key] = seen + 1
-            if seen < MAX_LOGGED_PER_ERROR:
-                log.exception("stream handler failed (%s)", key)
-            elif seen == MAX_LOGGED_PER_ERROR:
-                log.error("%s keeps failing; further occurrences are only counted", key)
+            self._failed(exc, fn)
+
+    def _failed(self, exc: Exception, fn: Callable[..., None]) -> None:
+        """Count (and log, the first few times) a handler's error; called inside ``except``."""
+        self.stats.handler_errors += 1
+        key = f"{type(exc).__name__} in {getattr(fn, '__qualname__', fn)}"
+        seen = self._logged_errors.get(key, 0)
+        self._logged_errors[key] = seen + 1
+        if seen < MAX_LOGGED_PER_ERROR:
+            log.exception("stream handler failed (%s)", key)
+        elif seen == MAX_LOGGED_PER_ERROR:
+            log.error("%s keeps failing; further occurrences are only counted", key)
+
+
+def _select(run: PayloadRun, mask: npt.NDArray[np.bool_]) -> PayloadRun:
+    return PayloadRun(
+        buf=run.buf,
+        start=run.start[mask],
+        length=run.length[mask],
+        ts_ns=run.ts_ns[mask],
+        frame=run.frame[mask],
+        slot=run.slot[mask],
+        direction=run.direction[mask],
+        usable=run.usable[mask],
+    )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from ..core.events import BaseEvent
+from ..core.events import BaseEvent, EventBatch
 from ..core.plugins import Observer
 from ..decode.flows import FlowColumns
 from ..decode.view import BatchView
@@ -19,13 +19,16 @@ MAX_LOGGED_PER_OBSERVER = 3
 class Fanout:
     """Calls each observer in order; an observer that raises is logged and counted, not fatal.
 
-    It is also the protocol layer's event sink (``fanout(event)``).
+    It is also the protocol layer's event sink (``fanout(event)``, ``fanout.on_events(batch)``).
     """
 
     def __init__(self, observers: Sequence[Observer]) -> None:
         self.observers = list(observers)
         self.errors: Counter[str] = Counter()
         self._on_event = [o.on_event for o in self.observers]
+        self._on_events: list[Callable[[EventBatch], None] | None] = [
+            getattr(o, "on_events", None) for o in self.observers
+        ]
 
     def __call__(self, event: BaseEvent) -> None:
         for i, handle in enumerate(self._on_event):
@@ -33,6 +36,23 @@ class Fanout:
                 handle(event)
             except Exception:  # a broken stage must not stop the others
                 self._failed(self.observers[i], "on_event")
+
+    def on_events(self, batch: EventBatch) -> None:
+        """A batch of events: whole to observers that take batches, else event by event (each
+        event's failure contained and counted as ``on_event`` would be)."""
+        for i, take in enumerate(self._on_events):
+            if take is not None:
+                try:
+                    take(batch)
+                except Exception:
+                    self._failed(self.observers[i], "on_events")
+                continue
+            handle = self._on_event[i]
+            for event in batch.events():
+                try:
+                    handle(event)
+                except Exception:
+                    self._failed(self.observers[i], "on_event")
 
     def on_batch(self, view: BatchView) -> None:
         for observer in self.observers:

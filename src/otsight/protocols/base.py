@@ -9,12 +9,12 @@ do not match.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from ..core.errors import Malformed, NeedMoreData
-from ..core.events import BaseEvent, Event
-from ..core.plugins import FROM_ORIGINATOR, FlowContext, FrameContext
+from ..core.events import BaseEvent, Event, EventBatch
+from ..core.plugins import FROM_ORIGINATOR, BatchPath, FlowContext, FrameContext
 
 __all__ = ["Dissector", "FrameDissector", "Malformed", "NeedMoreData", "StreamBuffer"]
 
@@ -25,15 +25,22 @@ class Dissector:
     name: ClassVar[str] = "base"  # slug, also the ``event.module`` of its events
     transport: ClassVar[str] = "tcp"  # "tcp" or "udp"
     ports: ClassVar[frozenset[int]] = frozenset()  # standard ports: a hint, never proof
-
     def __init__(self, flow: FlowContext) -> None:
         self.flow = flow
         self.malformed = 0  # messages that could not be parsed (counted, skipped)
+        self._endpoints: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     @classmethod
     def probe(cls, data: bytes, direction: int) -> float:
         """How sure (0..1) that ``data``, the first payload of a flow, is this protocol."""
         return 0.0
+
+    @classmethod
+    def batch_path(cls, sink: Callable[[EventBatch], None]) -> BatchPath | None:
+        """The compiled path for this class's regular traffic (:class:`BatchPath`), sending
+        its event batches to ``sink``; None if there is none. Only a class that defines this
+        itself gets a path: a subclass that parses differently must not inherit the kernel."""
+        return None
 
     def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
         """Consume bytes (stream continuation or one datagram); yield the events they complete."""
@@ -55,21 +62,31 @@ class Dissector:
             return 1 - FROM_ORIGINATOR
         return FROM_ORIGINATOR
 
-    def endpoints(self, direction: int) -> dict[str, Any]:
-        """Base event fields for a message travelling in ``direction``."""
-        f = self.flow
-        if direction == FROM_ORIGINATOR:
-            src, sport, dst, dport = f.orig_ip, f.orig_port, f.resp_ip, f.resp_port
-        else:
-            src, sport, dst, dport = f.resp_ip, f.resp_port, f.orig_ip, f.orig_port
-        return {
-            "flow_id": f.flow_id,
-            "src_ip": src,
-            "src_port": sport,
-            "dst_ip": dst,
-            "dst_port": dport,
-            "transport": self.transport,
-        }
+    def endpoints(self, direction: int) -> Mapping[str, Any]:
+        """Base event fields for a message travelling in ``direction`` (built once per flow:
+        events are built with ``**self.endpoints(direction)``, never by changing it)."""
+        if self._endpoints is None:
+            f = self.flow
+            self._endpoints = (
+                _endpoints(f.flow_id, f.orig_ip, f.orig_port, f.resp_ip, f.resp_port,
+                           self.transport),
+                _endpoints(f.flow_id, f.resp_ip, f.resp_port, f.orig_ip, f.orig_port,
+                           self.transport),
+            )
+        return self._endpoints[0 if direction == FROM_ORIGINATOR else 1]
+
+
+def _endpoints(
+    flow_id: int, src: str, sport: int, dst: str, dport: int, transport: str
+) -> dict[str, Any]:
+    return {
+        "flow_id": flow_id,
+        "src_ip": src,
+        "src_port": sport,
+        "dst_ip": dst,
+        "dst_port": dport,
+        "transport": transport,
+    }
 
 
 class StreamBuffer:

@@ -2,9 +2,9 @@
 
 Built-ins are an explicit list; third parties register classes under the ``otsight.dissectors``
 entry-point group. A flow goes to the dissector whose ``probe`` of its first payload scores
-highest, with a bonus when the flow uses one of the dissector's standard ports; below the
-threshold nobody claims it. So Modbus on port 5020 is found, and random bytes on port 502 are
-not called Modbus.
+highest (a score is at most 1), with a bonus when the flow uses one of the dissector's standard
+ports; below the threshold nobody claims it. So Modbus on port 5020 is found, and random bytes on
+port 502 are not called Modbus.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 
 from ..core.errors import NeedMoreData
-from ..core.events import BaseEvent, Event
-from ..core.plugins import FlowContext, FrameContext, StreamHandler
+from ..core.events import BaseEvent, Event, EventBatch
+from ..core.plugins import BatchPath, FlowContext, FrameContext, StreamHandler
 from .base import Dissector, FrameDissector
 
 log = logging.getLogger(__name__)
@@ -111,11 +111,14 @@ def plugin_dissectors() -> list[type[Dissector]]:
 class _Handler:
     """Adapts a dissector to the engine's StreamHandler contract and forwards its events."""
 
-    __slots__ = ("dissector", "selector")
+    __slots__ = ("batch_path", "dissector", "selector")
 
-    def __init__(self, dissector: Dissector, selector: DissectorSelector) -> None:
+    def __init__(
+        self, dissector: Dissector, selector: DissectorSelector, batch_path: BatchPath | None
+    ) -> None:
         self.dissector = dissector
         self.selector = selector
+        self.batch_path = batch_path  # the engine may hand the flow to it (core.plugins)
 
     def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> None:
         self.selector.emit(self.dissector.on_data(direction, data, ts_ns, frame))
@@ -144,6 +147,20 @@ class DissectorSelector:
         self.flows: Counter[str] = Counter()  # flows claimed per dissector
         self.events: Counter[str] = Counter()  # events emitted per protocol
         self.probe_errors = 0
+        self.batch_paths: dict[type[Dissector], BatchPath] = {}
+        # Positions (in by_transport) of the dissectors of each standard port, and probe
+        # orders per set of positions on the flow's ports (a handful: cached).
+        self._port_ranks: dict[str, dict[int, tuple[int, ...]]] = {}
+        for transport, listed in self.by_transport.items():
+            ranks: dict[int, tuple[int, ...]] = {}
+            for rank, cls in enumerate(listed):
+                for port in cls.ports:
+                    ranks[port] = (*ranks.get(port, ()), rank)
+            self._port_ranks[transport] = ranks
+        self._order: dict[
+            tuple[str, frozenset[int]], tuple[tuple[int, type[Dissector], float], ...]
+        ] = {}
+        self._sink_batch: Callable[[EventBatch], None] | None = getattr(sink, "on_events", None)
 
     def __call__(
         self, flow: FlowContext, direction: int, first_data: bytes
@@ -153,7 +170,14 @@ class DissectorSelector:
             return None
         best: type[Dissector] | None = None
         best_score = 0.0
-        for cls in self.by_transport.get(transport, ()):
+        best_rank = 0
+        # Dissectors of the flow's ports first: once one scores more than any other could
+        # (a probe scores at most 1, plus the port bonus), the rest need not be asked. Ties go
+        # to the earlier dissector of the list, as if all had been asked in list order.
+        for rank, cls, bonus in self._candidates(transport, flow.orig_port, flow.resp_port):
+            ceiling = 1.0 + bonus
+            if ceiling < best_score or (ceiling == best_score and rank > best_rank):
+                continue
             try:
                 score = cls.probe(first_data, direction)
             except Exception:
@@ -162,21 +186,56 @@ class DissectorSelector:
                 continue
             if score <= 0:
                 continue
-            if flow.resp_port in cls.ports or flow.orig_port in cls.ports:
-                score += PORT_BONUS
-            if score > best_score:
-                best, best_score = cls, score
+            score = min(score, 1.0) + bonus
+            if score > best_score or (score == best_score and rank < best_rank):
+                best, best_score, best_rank = cls, score, rank
         if best is None or best_score < self.threshold:
             if len(first_data) < MIN_DECISION_BYTES:
                 raise NeedMoreData  # a stray short segment: decide on the next payload
             return None
         self.flows[best.name] += 1
-        return _Handler(best(flow), self)
+        return _Handler(best(flow), self, self._batch_path(best))
+
+    def _candidates(
+        self, transport: str, orig_port: int, resp_port: int
+    ) -> tuple[tuple[int, type[Dissector], float], ...]:
+        """(list position, class, port bonus) with the flow's port dissectors first."""
+        ports = self._port_ranks.get(transport, {})
+        on_port = frozenset(ports.get(resp_port, ()) + ports.get(orig_port, ()))
+        order = self._order.get((transport, on_port))
+        if order is None:
+            listed = list(enumerate(self.by_transport.get(transport, [])))
+            order = tuple(
+                [(rank, cls, PORT_BONUS) for rank, cls in listed if rank in on_port]
+                + [(rank, cls, 0.0) for rank, cls in listed if rank not in on_port]
+            )
+            self._order[(transport, on_port)] = order
+        return order
+
+    def _batch_path(self, cls: type[Dissector]) -> BatchPath | None:
+        """The class's own batch path (one per selector), never one inherited from a parent."""
+        path = self.batch_paths.get(cls)
+        if path is None:
+            if "batch_path" not in cls.__dict__:
+                return None
+            path = cls.batch_path(self.emit_batch)
+            if path is not None:
+                self.batch_paths[cls] = path
+        return path
 
     def emit(self, events: Iterable[Event]) -> None:
         for event in events:
             self.events[event.protocol] += 1
             self.sink(event)
+
+    def emit_batch(self, batch: EventBatch) -> None:
+        """Events of a batch path: whole to a sink that takes batches, else one by one."""
+        self.events[batch.protocol] += len(batch)
+        if self._sink_batch is not None:
+            self._sink_batch(batch)
+            return
+        for event in batch.events():
+            self.sink(event)  # type: ignore[arg-type]
 
 
 class FrameDispatcher:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...core.errors import Malformed
 from ...core.events import Event
@@ -12,6 +13,10 @@ from ..base import FramedDissector
 from .codes import MEI_TYPES, diagnostic_name, exception_name, function_name
 from .events import ModbusMalformed, ModbusRequest, ModbusResponse
 from .parser import Pdu, adu_length, looks_like_modbus, parse_request, parse_response
+
+if TYPE_CHECKING:
+    from ...core.events import EventBatch
+    from .fastpath import ModbusBatchPath
 
 MAX_PENDING = 1024  # unanswered requests kept per flow
 PENDING_TIMEOUT_NS = 60 * 1_000_000_000
@@ -30,6 +35,13 @@ class ModbusDissector(FramedDissector):
     @classmethod
     def probe(cls, data: bytes, direction: int) -> float:
         return looks_like_modbus(data)
+
+    @classmethod
+    def batch_path(cls, sink: Callable[[EventBatch], None]) -> ModbusBatchPath:
+        """Polling traffic goes through the compiled kernel (see :mod:`.fastpath`)."""
+        from .fastpath import ModbusBatchPath
+
+        return ModbusBatchPath(sink)
 
     def message_length(self, buf: bytes | bytearray) -> int:
         return adu_length(buf)

@@ -1,0 +1,146 @@
+"""Modbus events of the compiled path, as columns; objects or ECS documents on demand.
+
+Counting polls needs no objects, and writing them needs no objects either: :meth:`ecs_docs`
+builds the same documents as :meth:`ModbusRequest.ecs` straight from the columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ...core.events import EventBatch, utc_stamps
+from .codes import exception_name, function_name
+from .events import ModbusMessage, ModbusRequest, ModbusResponse
+from .kernel import NONE, REQUEST
+
+I64 = npt.NDArray[np.int64]
+Endpoints = dict[str, Any]  # Dissector.endpoints(direction): flow_id, addresses, ports
+
+
+class ModbusBatch(EventBatch):
+    """Requests and responses in packet order (per row: one ADU)."""
+
+    protocol = "modbus"
+
+    def __init__(
+        self,
+        columns: dict[str, npt.NDArray[Any]],
+        values: npt.NDArray[np.uint16],
+        endpoints: list[tuple[Endpoints, Endpoints]],
+    ) -> None:
+        super().__init__()
+        self.columns = columns  # kind ts_ns frame flow direction tid unit fc addr qty exc
+        self.values = values  # matched req_frame latency_ns val_start val_len (see kernel)
+        self.endpoints = endpoints  # per flow index: the endpoints of direction 0 and 1
+
+    def __len__(self) -> int:
+        return int(self.columns["kind"].shape[0])
+
+    def _rows(self) -> tuple[list[Any], ...]:
+        c = self.columns
+        names = ("kind", "ts_ns", "frame", "flow", "direction", "tid", "unit", "fc", "addr",
+                 "qty", "exc", "matched", "req_frame", "latency_ns", "val_start", "val_len")
+        return tuple(c[name].tolist() for name in names)
+
+    def _materialise(self) -> Sequence[ModbusMessage]:
+        out: list[ModbusMessage] = []
+        values = self.values.tolist()
+        names: dict[int, str] = {}
+        for (kind, ts_ns, frame, flow, direction, tid, unit, fc, addr, qty, exc, matched,
+             req_frame, latency_ns, val_start, val_len) in zip(*self._rows(), strict=True):
+            name = names.get(fc)
+            if name is None:
+                name = names[fc] = function_name(fc)
+            fields: dict[str, Any] = {
+                "ts": ts_ns / 1e9,
+                "frame": frame,
+                **self.endpoints[flow][direction],
+                "transaction_id": tid,
+                "unit_id": unit,
+                "function_code": fc,
+                "function": name,
+                "address": None if addr == NONE else addr,
+                "quantity": None if qty == NONE else qty,
+                "values": None if val_len == NONE else tuple(values[val_start:val_start + val_len]),
+            }
+            if kind == REQUEST:
+                out.append(ModbusRequest(**fields))
+                continue
+            if exc != NONE:
+                fields["exception_code"] = exc
+                fields["exception"] = exception_name(exc)
+            if matched:
+                fields["matched"] = True
+                fields["request_frame"] = req_frame
+                fields["latency"] = latency_ns / 1e9
+            out.append(ModbusResponse(**fields))
+        return out
+
+    def ecs_docs(self, shared: bool = False) -> Iterator[dict[str, Any]]:
+        """The documents ``e.ecs() for e in self`` gives, without building the events.
+
+        With ``shared``, the parts that only depend on the flow, its direction and the
+        function (``event``, ``source``, ``destination``, ``network``) are one object each.
+        """
+        values = self.values.tolist()
+        stamps = utc_stamps(self.columns["ts_ns"])
+        events: dict[tuple[int, int], dict[str, str]] = {}
+        places: dict[tuple[int, int], tuple[dict[str, Any], ...]] = {}
+        for (stamp, kind, ts_ns, frame, flow, direction, tid, unit, fc, addr, qty, exc,
+             matched, req_frame, latency_ns, val_start, val_len) in zip(
+                 stamps, *self._rows(), strict=True):
+            event = events.get((kind, fc))
+            if event is None:
+                event = events[(kind, fc)] = {
+                    "module": "modbus",
+                    "dataset": "modbus.modbus_request" if kind == REQUEST
+                    else "modbus.modbus_response",
+                    "action": function_name(fc),
+                }
+            place = places.get((flow, direction))
+            if place is None:
+                ep = self.endpoints[flow][direction]
+                place = places[(flow, direction)] = (
+                    {"ip": ep["src_ip"], "port": ep["src_port"]},
+                    {"ip": ep["dst_ip"], "port": ep["dst_port"]},
+                    {"transport": ep["transport"], "protocol": "modbus"},
+                    ep,
+                )
+            source, destination, network, ep = place
+            if not shared:
+                event, source, destination, network = (
+                    dict(event), dict(source), dict(destination), dict(network))
+            ts = ts_ns / 1e9
+            specific: dict[str, Any] = {
+                "transaction_id": tid,
+                "unit_id": unit,
+                "function_code": fc,
+                "function": event["action"],
+            }
+            if addr != NONE:
+                specific["address"] = addr
+            if qty != NONE:
+                specific["quantity"] = qty
+            if val_len != NONE:
+                specific["values"] = tuple(values[val_start:val_start + val_len])
+            if kind != REQUEST:
+                if exc != NONE:
+                    specific["exception_code"] = exc
+                    specific["exception"] = exception_name(exc)
+                specific["matched"] = bool(matched)
+                if matched:
+                    specific["request_frame"] = req_frame
+                    specific["latency"] = latency_ns / 1e9
+            yield {
+                "@timestamp": stamp,
+                "event": event,
+                "otsight": {"frame": frame, "ts": ts, "flow_id": ep["flow_id"]},
+                "source": source,
+                "destination": destination,
+                "network": network,
+                "modbus": specific,
+            }
