@@ -12,7 +12,7 @@ import datetime as _dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
@@ -23,9 +23,10 @@ from ..alerts.incidents import Incident
 from ..alerts.model import Alert
 from ..alerts.serialize import alert_to_dict, incident_to_dict
 from ..detect.evaluate import MatchRule, Score, load_truth, score
-from ..detect.registry import create_detectors
-from ..detect.stage import DetectionStage
 from ..pipeline.assemble import build_stages, run_files
+
+if TYPE_CHECKING:  # the detectors (and pydantic) load only when a command runs them
+    from ..detect.stage import DetectionStage
 
 SEVERITY_STYLE = {
     "critical": "bold red",
@@ -55,6 +56,9 @@ def detection_stage(
     """The detection observer with every built-in (and plugin) detector; exits 2 on a bad
     config, naming the problem."""
     try:
+        from ..detect.registry import create_detectors
+        from ..detect.stage import DetectionStage
+
         detectors = create_detectors(load_detector_config(config))
     except ValueError as exc:
         (err or Console(stderr=True)).print(f"[red]error:[/] {exc}", highlight=False)

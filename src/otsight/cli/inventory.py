@@ -25,6 +25,10 @@ from ..inventory.oui import OuiRegistry
 from ..pipeline.assemble import build_stages, run_files
 from .progress import file_progress
 
+# Smaller batches than `analyze`: the per-batch arrays are transient, the inventory is not, and
+# at tens of thousands of hosts the two together set the peak memory.
+INVENTORY_BATCH_FRAMES = 8192
+
 
 class Format(StrEnum):
     table = "table"
@@ -77,7 +81,7 @@ def inventory_command(
     builder = InventoryBuilder(oui=oui)
     stages = build_stages([builder])
     with file_progress(captures, progress, err) as update:
-        result = run_files(captures, stages, progress=update)
+        result = run_files(captures, stages, progress=update, batch_frames=INVENTORY_BATCH_FRAMES)
     for problem in result.errors:
         err.print(f"[red]error:[/] {problem.source}: {problem.reason}", highlight=False)
     assets = builder.assets()

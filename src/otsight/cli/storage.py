@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from ..detect.stage import DetectionStage
 from ..inventory.builder import InventoryBuilder
 from ..inventory.oui import OuiRegistry
 
-if TYPE_CHECKING:  # SQLAlchemy is imported only when --db is given
+if TYPE_CHECKING:  # SQLAlchemy (and the detectors) are imported only when --db is given
+    from ..detect.stage import DetectionStage
     from ..store.batch import BatchWriter
     from ..store.sink import StoreSink
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..capture.batch import FrameBatch
+from ..capture.pcap import BATCH_FRAMES
 from ..core.plugins import Observer
 from ..protocols.registry import (
     DissectorSelector,
@@ -47,17 +48,21 @@ def build_stages(observers: Sequence[Observer], plugins: bool = True) -> Stages:
 
 
 def run_files(
-    names: list[str], stages: Stages | None, progress: Progress | None = None
+    names: list[str],
+    stages: Stages | None,
+    progress: Progress | None = None,
+    batch_frames: int = BATCH_FRAMES,
 ) -> AnalysisResult:
     """Analyse capture files through ``stages`` (or L2-L4 only when None)."""
     if stages is None:
-        return analyze(names, progress=progress)
+        return analyze(names, progress=progress, batch_frames=batch_frames)
     return analyze(
         names,
         handler_factory=stages.selector,
         frame_handler=stages.frames,
         progress=progress,
         fanout=stages.fanout,
+        batch_frames=batch_frames,
     )
 
 

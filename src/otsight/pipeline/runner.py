@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..capture.batch import FrameBatch
+from ..capture.pcap import BATCH_FRAMES
 from ..capture.sources import Input, expand_inputs, read_input
 from ..core.errors import CaptureError
 from ..core.plugins import FrameHandler, HandlerFactory
@@ -38,8 +39,13 @@ def analyze(
     progress: Progress | None = None,
     frame_handler: FrameHandler | None = None,
     fanout: Fanout | None = None,
+    batch_frames: int = BATCH_FRAMES,
 ) -> AnalysisResult:
-    """Analyse captures in order as one stream (flows may continue from file to file)."""
+    """Analyse captures in order as one stream (flows may continue from file to file).
+
+    ``batch_frames`` trades memory for per-batch overhead: stages that keep a lot of state
+    (the inventory at tens of thousands of hosts) run with smaller batches.
+    """
     inputs, errors = expand_inputs(names)
     summary = Summary()
     engine = _engine(summary, config, handler_factory, frame_handler, fanout)
@@ -47,7 +53,7 @@ def analyze(
         report = InputReport(item.name)
         summary.inputs.append(report)
         try:
-            for batch in read_input(item, progress=_bind(progress, item)):
+            for batch in read_input(item, batch_frames, progress=_bind(progress, item)):
                 report.packets += len(batch)
                 engine.process(batch)
         except CaptureError as exc:

@@ -23,7 +23,8 @@ from .dissector import PENDING_TIMEOUT_NS, ModbusDissector
 from .kernel import NONE, modbus_kernel
 from .parser import MAX_VALUES, Pdu
 
-LANE_PENDING = 32  # unanswered requests a lane holds; a flow with more stays in the dissector
+LANE_PENDING = 8  # unanswered requests a lane holds; a flow with more stays in the dissector
+# (polling masters keep one or two outstanding; 8 per lane keeps 10,000 lanes at about 5 MB)
 MIN_ADU = 8
 
 
