@@ -13,6 +13,7 @@ from .analyze import analyze_command
 from .detect import eval_command
 from .inventory import inventory_command
 from .lab import lab_app
+from .sensor import sensor_command
 from .serve import db_app, serve_command, token_app, user_app
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.command("inventory")(inventory_command)
 app.command("eval")(eval_command)
 app.add_typer(lab_app, name="lab")
 app.command("serve")(serve_command)
+app.command("sensor")(sensor_command)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")

@@ -5,6 +5,11 @@ stages before it (the inventory's assets and conversations, the detection stage'
 through the narrow callables it is given, never their internals, and hands them to a
 :class:`BatchWriter`: assets and conversations at checkpoints in packet time (a sensor's store
 fills while it runs) and at the end, alerts as they are raised, events of note as they pass.
+
+A live sensor wants alerts in the store within a second, not at the next checkpoint: it wires
+:meth:`StoreSink.alert_raised` as the detection stage's ``on_alert`` and calls
+:meth:`StoreSink.save_recent` between batches, which writes the new alerts (and the events of
+note) without the cost of resolving the inventory.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class StoreSink:
         self._next: float | None = None
         self._now = 0.0
         self._notes: list[BaseEvent] = []
+        self._raised: dict[str, Alert] = {}  # new alerts not yet written, by id
 
     # ------------------------------------------------------------------ Observer
     def on_event(self, event: BaseEvent) -> None:
@@ -77,22 +83,60 @@ class StoreSink:
     def finish(self) -> None:
         self.save()
 
+    # ------------------------------------------------------------------ new alerts
+    def alert_raised(self, alert: Alert) -> None:
+        """Keep a newly raised alert for :meth:`save_recent` (a detection stage's ``on_alert``)."""
+        self._raised[alert.alert_id] = alert
+
+    @property
+    def new_alerts(self) -> int:
+        """Alerts raised since the last write."""
+        return len(self._raised)
+
+    def save_recent(self) -> None:
+        """Write the alerts raised and the events of note kept since the last write, now.
+
+        The alerts go as they were raised; repeats folded into them later, and incidents,
+        reach the store at the next :meth:`save`, which writes every alert in its merged form.
+        """
+        notes, self._notes = self._notes, []
+        raised, self._raised = self._raised, {}
+
+        def hand_over(w: BatchWriter) -> None:
+            if notes:
+                w.add_events(notes, source=self.source)
+            if raised:
+                w.add_alerts(raised.values())
+
+        self._write(hand_over)
+
     # ------------------------------------------------------------------ writing
     def save(self) -> None:
         """Hand the current state to the writer and write it."""
-        w = self.writer
-        if self._notes:
-            w.add_events(self._notes, source=self.source)
-            self._notes = []
-        if self.alerts is not None:
-            w.add_alerts(self.alerts())
-        if self.incidents is not None:
-            w.add_incidents(self.incidents())
-        if self.inventory is not None:
-            w.add_assets(self.inventory.assets())
-            w.add_conversations(self._conversations(self.inventory))
+        notes, self._notes = self._notes, []
+        raised, self._raised = self._raised, {}
+
+        def hand_over(w: BatchWriter) -> None:
+            if notes:
+                w.add_events(notes, source=self.source)
+            if self.alerts is not None:
+                w.add_alerts(self.alerts())
+            elif raised:
+                w.add_alerts(raised.values())
+            if self.incidents is not None:
+                w.add_incidents(self.incidents())
+            if self.inventory is not None:
+                w.add_assets(self.inventory.assets())
+                w.add_conversations(self._conversations(self.inventory))
+
+        self._write(hand_over)
+
+    def _write(self, hand_over: Callable[[BatchWriter], object]) -> None:
+        """Hand records to the writer and flush; a failed batch (also one the writer flushed
+        early because it was full or old) is counted and logged, never raised."""
         try:
-            w.flush()
+            hand_over(self.writer)
+            self.writer.flush()
         except BatchFailed as exc:
             self.failed_batches += 1
             log.error("store: %s", exc)
