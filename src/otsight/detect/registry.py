@@ -35,6 +35,14 @@ def builtin_detectors() -> list[type[Detector[Any]]]:
     ]
 
 
+def optional_detectors() -> list[type[Detector[Any]]]:
+    """Shipped but off unless named in the config: models that need a clean learning period
+    the operator vouches for, or cost more than the default throughput budget allows."""
+    from .anomaly.plugins import PacketAnomalyPlugin, ProcessValuePlugin
+
+    return [PacketAnomalyPlugin, ProcessValuePlugin]
+
+
 def plugin_detectors() -> list[type[Detector[Any]]]:
     found: list[type[Detector[Any]]] = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -53,7 +61,9 @@ def plugin_detectors() -> list[type[Detector[Any]]]:
 def available_detectors(plugins: bool = True) -> dict[str, type[Detector[Any]]]:
     """Detector classes by name; a plugin cannot shadow a built-in."""
     found: dict[str, type[Detector[Any]]] = {}
-    for cls in builtin_detectors() + (plugin_detectors() if plugins else []):
+    for cls in builtin_detectors() + optional_detectors() + (
+        plugin_detectors() if plugins else []
+    ):
         if cls.name in found:
             log.error("detector %s defined twice; keeping %s", cls.name, found[cls.name])
             continue
@@ -75,7 +85,12 @@ def create_detectors(
     """
     classes = available_detectors(plugins)
     config = dict(config or {})
-    wanted = list(only) if only is not None else list(classes)
+    optional = {cls.name for cls in optional_detectors()}
+    wanted = (
+        list(only)
+        if only is not None
+        else [n for n in classes if n not in optional or n in config]
+    )
     dropped = set(disable)
     unknown = sorted((set(config) | set(wanted) | dropped) - set(classes))
     if unknown:
