@@ -17,6 +17,7 @@ from otsight.detect.registry import (
     available_detectors,
     builtin_detectors,
     create_detectors,
+    optional_detectors,
     plugin_detectors,
 )
 from otsight.detect.rules.ot_commands import OtCommandDetector, UnknownMasterDetector
@@ -75,7 +76,10 @@ def test_builtins_have_unique_slugs_descriptions_and_default_options() -> None:
     assert all(c.description for c in classes)
     assert [type(d).name for d in create_detectors(plugins=False)] == names
     assert plugin_detectors() == []
-    assert set(available_detectors()) == set(names)
+    # The anomaly models are known but off unless configured.
+    optional = {c.name for c in optional_detectors()}
+    assert optional == {"packet-anomaly", "process-values"}
+    assert set(available_detectors()) == set(names) | optional
 
 
 def test_options_are_validated_and_unknown_names_refused() -> None:

@@ -238,9 +238,24 @@ class ProcessValueDetector:
         blocks = self._blocks
         sizes = np.fromiter((r.shape[0] for r in self._rows), dtype=np.int64,
                             count=len(self._rows))
-        rows = np.concatenate(self._rows)
-        t = np.repeat(np.asarray(self._t), sizes)
+        times = np.asarray(self._t)
         v = np.asarray(self._values, dtype=np.float64)
+        # Events can arrive grouped by path (the Modbus batch path hands a batch's events
+        # before the stream path's): put them back in capture order, so a register's series
+        # never depends on how the pipeline happened to deliver its values.
+        frames = np.fromiter((b.event.frame for b in blocks), dtype=np.int64, count=len(blocks))
+        order = np.lexsort((frames, times))
+        if (order != np.arange(order.shape[0])).any():
+            starts = np.cumsum(sizes) - sizes
+            within = np.arange(int(sizes.sum())) - np.repeat(
+                np.cumsum(sizes[order]) - sizes[order], sizes[order]
+            )
+            v = v[np.repeat(starts[order], sizes[order]) + within]
+            blocks = [blocks[i] for i in order.tolist()]
+            self._rows = [self._rows[i] for i in order.tolist()]
+            sizes, times = sizes[order], times[order]
+        rows = np.concatenate(self._rows)
+        t = np.repeat(times, sizes)
         block_of = np.repeat(np.arange(len(blocks)), sizes)
         offset = np.arange(rows.shape[0]) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         self._blocks, self._rows, self._t, self._values = [], [], [], []
