@@ -64,7 +64,8 @@ def test_request_categories_by_function_code(tmp_path: Path) -> None:
         bytes([0x08, 0x00, 0x00, 0x12, 0x34]),  # diagnostics: return query data
         bytes([0x08, 0x00, 0x01, 0x00, 0x00]),  # diagnostics: restart communications
         bytes([0x11]),  # report server id
-        bytes([0x5A, 0x00, 0x02]),  # UMAS: sub-function not exposed
+        bytes([0x5A, 0x00, 0x02]),  # UMAS read-id (session 0)
+        bytes([0x5A, 0x00, 0x41]),  # UMAS stop-plc
         bytes([0x41]),  # unassigned function code 65
     ]
     messages = [(True, modbus_tcp_adu(k + 1, 1, pdu)) for k, pdu in enumerate(requests)]
@@ -80,7 +81,8 @@ def test_request_categories_by_function_code(tmp_path: Path) -> None:
         ("diagnostic", "diagnostics"),
         ("control", "diagnostics"),
         ("diagnostic", "report-server-id"),
-        ("other", "schneider-umas"),
+        ("diagnostic", "schneider-umas"),
+        ("control", "schneider-umas"),
         ("other", "unknown-65"),
     ]
     assert {(cl, sv) for _p, _c, _op, cl, sv in acts(found)} == {(CLIENT, SERVER)}

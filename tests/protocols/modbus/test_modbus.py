@@ -202,3 +202,13 @@ def test_agrees_with_tshark_message_by_message() -> None:
     assert len(results) >= 15
     assert total > 20_000
     assert matched / total >= 0.99
+
+
+def test_umas_function_is_the_sub_function() -> None:
+    """Schneider UMAS (FC 90): session byte, then the UMAS function; the answer inherits it."""
+    from otsight.protocols.modbus.parser import parse_request, parse_response
+
+    req = parse_request(bytes.fromhex("000100000004015a0041"))  # session 0, STOP_PLC
+    assert (req.function_code, req.sub_function) == (90, 0x41)
+    rsp = parse_response(bytes.fromhex("000100000004015a00fe"), req)
+    assert rsp.sub_function == 0x41

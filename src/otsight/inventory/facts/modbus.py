@@ -45,8 +45,16 @@ CATEGORIES: dict[int, str] = {
     23: "write",  # read/write multiple registers: the write is what matters
     24: "read",
     43: "diagnostic",
-    # 90 (Schneider UMAS) carries reads, writes, program transfers and start/stop alike; the
-    # dissector does not expose its sub-function yet, so it stays "other".
+    # 90 (Schneider UMAS) carries reads, writes, program transfers and start/stop alike: its
+    # category comes from the UMAS function (UMAS_CATEGORIES).
+}
+UMAS_CATEGORIES = {
+    **dict.fromkeys((0x01, 0x0A, 0x10, 0x11, 0x12), "session"),
+    **dict.fromkeys((0x02, 0x03, 0x04, 0x06, 0x39, 0x58, 0x73), "diagnostic"),
+    **dict.fromkeys((0x20, 0x22, 0x24, 0x50, 0x70), "read"),
+    **dict.fromkeys((0x23, 0x25, 0x71), "write"),
+    **dict.fromkeys((0x30, 0x31, 0x32, 0x33, 0x34, 0x35), "program"),
+    **dict.fromkeys((0x40, 0x41), "control"),
 }
 # FC 8 sub-functions that change the device's behaviour rather than report on it.
 CONTROL_DIAGNOSTICS = frozenset({1, 4})  # restart communications, force listen-only mode
@@ -59,6 +67,8 @@ def request(event: ModbusRequest) -> tuple[Fact, ...]:
         category = "control"
     elif fc == 43 and event.sub_function != 14:
         category = "other"  # CANopen general reference: a tunnelled request of any kind
+    elif fc == 90 and event.sub_function is not None:
+        category = UMAS_CATEGORIES.get(event.sub_function, "other")
     return one(event, category)
 
 

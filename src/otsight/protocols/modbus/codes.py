@@ -80,3 +80,36 @@ def diagnostic_name(code: int) -> str:
 
 def device_object_name(code: int) -> str:
     return DEVICE_ID_OBJECTS.get(code, f"object-{code}")
+
+# Schneider Electric UMAS (Modbus function 90), as published by security research on Modicon
+# PLCs; Schneider's "upload"/"download" are seen from the PLC (upload = to the PLC).
+UMAS_FUNCTIONS: dict[int, str] = {
+    0x01: "init-comm",
+    0x02: "read-id",
+    0x03: "read-project-info",
+    0x04: "read-plc-info",
+    0x06: "read-card-info",
+    0x0A: "repeat",
+    0x10: "take-plc-reservation",
+    0x11: "release-plc-reservation",
+    0x12: "keep-alive",
+    0x20: "read-memory-block",
+    0x22: "read-variables",
+    0x23: "write-variables",
+    0x24: "read-coils-registers",
+    0x25: "write-coils-registers",
+    0x30: "initialize-upload",
+    0x31: "upload-block",
+    0x32: "end-strategy-upload",
+    0x33: "initialize-download",
+    0x34: "download-block",
+    0x35: "end-strategy-download",
+    0x39: "read-ethernet-master-data",
+    0x40: "start-plc",
+    0x41: "stop-plc",
+    0x50: "monitor-plc",
+    0x58: "check-plc",
+    0x70: "read-io-object",
+    0x71: "write-io-object",
+    0x73: "get-status-module",
+}

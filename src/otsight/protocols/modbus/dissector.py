@@ -10,7 +10,7 @@ from ...core.errors import Malformed
 from ...core.events import Event
 from ...core.plugins import FlowContext
 from ..base import FramedDissector
-from .codes import MEI_TYPES, diagnostic_name, exception_name, function_name
+from .codes import MEI_TYPES, UMAS_FUNCTIONS, diagnostic_name, exception_name, function_name
 from .events import ModbusMalformed, ModbusRequest, ModbusResponse
 from .parser import Pdu, adu_length, looks_like_modbus, parse_request, parse_response
 
@@ -100,11 +100,12 @@ def _common(p: Pdu) -> dict[str, Any]:
     fc = p.function_code & 0x7F
     sub_name = None
     if p.sub_function is not None:
-        sub_name = (
-            diagnostic_name(p.sub_function)
-            if fc == 8
-            else MEI_TYPES.get(p.sub_function, f"unknown-{p.sub_function}")
-        )
+        if fc == 8:
+            sub_name = diagnostic_name(p.sub_function)
+        elif fc == 90:
+            sub_name = UMAS_FUNCTIONS.get(p.sub_function, f"unknown-{p.sub_function}")
+        else:
+            sub_name = MEI_TYPES.get(p.sub_function, f"unknown-{p.sub_function}")
     return {
         "transaction_id": p.transaction_id,
         "unit_id": p.unit_id,

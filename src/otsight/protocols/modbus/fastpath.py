@@ -23,6 +23,7 @@ from .dissector import PENDING_TIMEOUT_NS, ModbusDissector
 from .kernel import NONE, modbus_kernel
 from .parser import MAX_VALUES, Pdu
 
+LANE_FUNCTIONS = frozenset({1, 2, 3, 4, 5, 6, 15, 16})  # what kernel.py parses whole
 LANE_PENDING = 8  # unanswered requests a lane holds; a flow with more stays in the dissector
 # (polling masters keep one or two outstanding; 8 per lane keeps 10,000 lanes at about 5 MB)
 MIN_ADU = 8
@@ -58,6 +59,11 @@ class ModbusBatchPath:
         if not isinstance(dissector, ModbusDissector) or any(b.data for b in dissector.buffers):
             return False  # a partial ADU is waiting for its rest: the dissector keeps the flow
         if len(dissector.pending) > LANE_PENDING:
+            return False
+        if any(pdu.function_code not in LANE_FUNCTIONS for pdu, _, _ in dissector.pending.values()):
+            # A request the kernel does not model (UMAS, diagnostics, device identification)
+            # is waiting: its answer needs the request's sub-function, which a lane does not
+            # keep. The dissector keeps the flow until it is answered.
             return False
         lane = self._new_lane()
         if slot >= self.slot_lane.shape[0]:

@@ -108,6 +108,10 @@ def parse_request(adu: bytes) -> Pdu:
         p.sub_function = body[0]
         if body[0] == 14 and len(body) >= 3:
             p.values = (body[1], body[2])  # read device id code, object id
+    elif fc == 90 and len(body) >= 2:
+        # Schneider UMAS: a session byte, then the UMAS function (start/stop, program transfer,
+        # identification...), which is what the detectors need.
+        p.sub_function = body[1]
     return p
 
 
@@ -146,6 +150,8 @@ def parse_response(adu: bytes, request: Pdu | None) -> Pdu:
         p.sub_function = body[0]
         if body[0] == 14:
             _parse_device_id(body, p)
+    elif fc == 90 and request is not None:
+        p.sub_function = request.sub_function  # the answer says ok/error, not which function
     return p
 
 
