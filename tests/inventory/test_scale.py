@@ -20,7 +20,8 @@ def test_ten_thousand_hosts_under_300_mb(tmp_path: Path) -> None:
     out = tmp_path / "inv.json"
     # Warm up: a first run after a source change compiles the numba kernels (LLVM needs a few
     # hundred MB once, then the kernels load from the on-disk cache). Measure a normal run.
-    small = many_hosts(tmp_path / "small.pcap", 10, 2)
+    # (more frames than one inventory batch, so the batch-path kernels run too)
+    small = many_hosts(tmp_path / "small.pcap", 3000, PLCS)
     subprocess.run(
         [sys.executable, "-m", "otsight.cli", "inventory", str(small), "--format", "csv"],
         capture_output=True,

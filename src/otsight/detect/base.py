@@ -41,6 +41,9 @@ class Detector(Generic[OptionsT]):
     event_types: ClassVar[tuple[type[BaseEvent], ...]] = ()
     wants_batches: ClassVar[bool] = False  # on_batch is called only when True
     wants_flows: ClassVar[bool] = False  # on_flows is called only when True
+    # False: from compiled polling batches it needs only the summary (every non-read request
+    # and the first read of each flow direction), not each read and its answer.
+    sees_every_poll: ClassVar[bool] = True
 
     def __init__(self, options: OptionsT | None = None) -> None:
         self.options: OptionsT = options if options is not None else cast(OptionsT, self.Options())

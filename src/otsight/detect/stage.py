@@ -17,9 +17,11 @@ from typing import Any
 from ..alerts.dedup import DEFAULT_WINDOW_S, Deduplicator
 from ..alerts.incidents import DEFAULT_GAP_S, Incident, group_incidents
 from ..alerts.model import Alert
-from ..core.events import BaseEvent
+from ..core.events import BaseEvent, EventBatch
 from ..decode.flows import FlowColumns
 from ..decode.view import BatchView
+from ..protocols.modbus.batch import ModbusBatch
+from ..protocols.modbus.events import ModbusRequest, ModbusResponse
 from .base import Detector
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,16 @@ class DetectionStage:
                     self._collect(detector, alerts)
             except Exception as exc:
                 self._failed(detector, "on_event", exc, event)
+
+    def on_events(self, batch: EventBatch) -> None:
+        """A compiled batch: Modbus polling reaches the detectors as its summary when none of
+        them needs every read (the default rules), else event by event."""
+        if isinstance(batch, ModbusBatch):
+            routed = set(self._route(ModbusRequest)) | set(self._route(ModbusResponse))
+            if all(not d.sees_every_poll for d in routed):
+                batch = batch.subset(batch.polling_summary())
+        for event in batch.events():
+            self.on_event(event)
 
     def on_batch(self, view: BatchView) -> None:
         for detector in self._batch:

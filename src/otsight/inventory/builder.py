@@ -12,15 +12,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ..core.events import BaseEvent
+from ..core.events import BaseEvent, EventBatch
 from ..core.types import mac_to_str
 from ..decode.flows import FlowColumns
 from ..decode.view import BatchView
+from ..protocols.modbus.batch import ModbusBatch
 from .addresses import AddressBook
 from .attributes import choose
 from .changes import AssetChange, ChangeTracker
 from .classify import classify
 from .facts import facts_of
+from .facts.modbus import fold_modbus
 from .ledger import Conversation, Ledger
 from .model import Activity, Asset, Evidence, Service
 from .oui import OuiRegistry
@@ -66,6 +68,16 @@ class InventoryBuilder:
                 self.ledger.observe(fact)
             self.facts += 1
         self._version += 1
+
+    def on_events(self, batch: EventBatch) -> None:
+        """A columnar batch: Modbus polling is folded per (flow, direction, function) with
+        numpy, the way its facts would fold one by one; other batches go event by event."""
+        if isinstance(batch, ModbusBatch):
+            fold_modbus(self.ledger, batch)
+            self._version += 1
+            return
+        for event in batch.events():
+            self.on_event(event)
 
     def on_batch(self, view: BatchView) -> None:
         self.book.add(view)

@@ -143,6 +143,29 @@ class Ledger:
             tally.count += 1
             tally.last_ts = max(tally.last_ts, act.ts)
 
+    def act_many(
+        self,
+        client: Subject,
+        server: Subject,
+        protocol: str,
+        category: str,
+        operation: str,
+        count: int,
+        first_ts: float,
+        last_ts: float,
+        server_port: int | None,
+        transport: str | None,
+    ) -> None:
+        """``count`` identical activities at once (a columnar batch of polling)."""
+        key = (client, server, protocol, category, operation)
+        tally = self.activities.get(key)
+        if tally is None:
+            self.activities[key] = ActivityTally(count, first_ts, last_ts, server_port, transport)
+        else:
+            tally.count += count
+            tally.first_ts = min(tally.first_ts, first_ts)
+            tally.last_ts = max(tally.last_ts, last_ts)
+
     # ------------------------------------------------------------------ flows
     def add_flows(self, flows: FlowColumns) -> None:
         """Answered ports, traffic per address and conversations from ended flows."""

@@ -44,6 +44,7 @@ class OtCommandDetector(Detector[OtCommandOptions]):
     )
     Options = OtCommandOptions
     event_types = COMMAND_EVENTS
+    sees_every_poll = False  # commands are never plain reads
 
     def on_event(self, event: BaseEvent) -> Iterable[Alert]:
         cmd = command_of(event)
@@ -108,6 +109,7 @@ class UnknownMasterDetector(Detector[UnknownMasterOptions]):
     )
     Options = UnknownMasterOptions
     event_types = REQUEST_EVENTS
+    sees_every_poll = False  # reads only teach who polls whom: the first of a batch says it
 
     def __init__(
         self, options: UnknownMasterOptions | None = None, baseline: PeerBaseline | None = None

@@ -7,7 +7,13 @@ for those, so their identity lands on the gateway's IP (the unit id is not an as
 
 from __future__ import annotations
 
+import numpy as np
+
+from ...protocols.modbus.batch import ModbusBatch
+from ...protocols.modbus.codes import function_name
 from ...protocols.modbus.events import ModbusRequest, ModbusResponse
+from ...protocols.modbus.kernel import REQUEST
+from ..ledger import Ledger
 from ..model import Fact
 from ._common import NONE, Collector, Handler, one
 
@@ -85,3 +91,36 @@ def response(event: ModbusResponse) -> tuple[Fact, ...]:
 
 
 HANDLERS: dict[type, Handler] = {ModbusRequest: request, ModbusResponse: response}
+
+
+def fold_modbus(ledger: Ledger, batch: ModbusBatch) -> None:
+    """Requests of a columnar batch as counted activities (responses of the batch path carry no
+    identification: FC 43 and FC 90 never take it), equal to folding :func:`request` per event."""
+    c = batch.columns
+    req = np.flatnonzero(c["kind"] == REQUEST)
+    if req.shape[0] == 0:
+        return
+    key = (c["flow"][req] * 2 + c["direction"][req]) * 256 + (c["fc"][req] & 0xFF)
+    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    ts = c["ts_ns"][req]
+    first = np.full(uniq.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.zeros(uniq.shape[0], dtype=np.int64)
+    np.minimum.at(first, inverse, ts)
+    np.maximum.at(last, inverse, ts)
+    for k, n, t0, t1 in zip(uniq.tolist(), counts.tolist(), first.tolist(), last.tolist(),
+                            strict=True):
+        fc = k & 0xFF
+        flow, direction = divmod(k >> 8, 2)
+        ends = batch.endpoints[flow][direction]
+        ledger.act_many(
+            ("ip", ends["src_ip"]),
+            ("ip", ends["dst_ip"]),
+            "modbus",
+            CATEGORIES.get(fc, "other"),
+            function_name(fc),
+            n,
+            t0 / 1e9,
+            t1 / 1e9,
+            ends["dst_port"],
+            ends["transport"],
+        )

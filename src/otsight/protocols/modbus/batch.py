@@ -40,6 +40,27 @@ class ModbusBatch(EventBatch):
     def __len__(self) -> int:
         return int(self.columns["kind"].shape[0])
 
+    def subset(self, rows: npt.NDArray[np.int64]) -> ModbusBatch:
+        """The given rows only, in order (values and endpoints are shared, not copied)."""
+        return ModbusBatch(
+            {name: col[rows] for name, col in self.columns.items()}, self.values, self.endpoints
+        )
+
+    def polling_summary(self) -> npt.NDArray[np.int64]:
+        """Rows that say all a rule needs of polling: every request that is not a plain read
+        (FC 1-4), and the first read request of each flow direction in the batch (who polls
+        whom). Responses are left out."""
+        c = self.columns
+        req = c["kind"] == REQUEST
+        reads = req & (c["fc"] >= 1) & (c["fc"] <= 4)
+        keep = req & ~reads
+        idx = np.flatnonzero(reads)
+        if idx.shape[0]:
+            key = c["flow"][idx] * 2 + c["direction"][idx]
+            _, first = np.unique(key, return_index=True)
+            keep[idx[first]] = True
+        return np.flatnonzero(keep)
+
     def _rows(self) -> tuple[list[Any], ...]:
         c = self.columns
         names = ("kind", "ts_ns", "frame", "flow", "direction", "tid", "unit", "fc", "addr",
