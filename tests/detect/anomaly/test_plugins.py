@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from otsight.detect.registry import create_detectors
 from otsight.detect.stage import DetectionStage
@@ -20,7 +21,7 @@ def test_anomaly_models_are_off_unless_configured() -> None:
 
 
 def test_configured_models_run_in_the_pipeline_and_raise_from_the_attack() -> None:
-    config = {
+    config: dict[str, dict[str, Any]] = {
         "packet-anomaly": {"learn_packets": 1500},  # the plant's first ~15 s: before the attack
         "process-values": {"learn_seconds": 12.0},
     }
@@ -31,6 +32,8 @@ def test_configured_models_run_in_the_pipeline_and_raise_from_the_attack() -> No
     anomalies = [a for a in stage.alerts if a.detector == "packet-anomaly"]
     assert anomalies, "the scan and the ARP spoofing differ from the learned plant traffic"
     # Alerts carry capture time inside the capture, and evidence.
+    assert result.summary.first_ts_ns is not None
+    assert result.summary.last_ts_ns is not None
     first, last = result.summary.first_ts_ns / 1e9, result.summary.last_ts_ns / 1e9
     assert all(first <= a.ts <= last for a in anomalies)
     assert all(a.evidence for a in anomalies)
