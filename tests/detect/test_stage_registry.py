@@ -78,7 +78,7 @@ def test_builtins_have_unique_slugs_descriptions_and_default_options() -> None:
     assert plugin_detectors() == []
     # The anomaly models are known but off unless configured.
     optional = {c.name for c in optional_detectors()}
-    assert optional == {"packet-anomaly", "process-values"}
+    assert optional == {"packet-anomaly", "process-values", "baseline"}
     assert set(available_detectors()) == set(names) | optional
 
 

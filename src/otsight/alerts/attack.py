@@ -68,6 +68,7 @@ TECHNIQUES: dict[str, Technique] = {
         _t("T0857", "System Firmware", "persistence", "inhibit-response-function"),
         _t("T0858", "Change Operating Mode", "execution", "evasion"),
         _t("T0859", "Valid Accounts", "persistence", "lateral-movement"),
+        _t("T0864", "Transient Cyber Asset", "initial-access"),
         _t("T0867", "Lateral Tool Transfer", "lateral-movement"),
         _t("T0881", "Service Stop", "inhibit-response-function"),
         _t("T0888", "Remote System Information Discovery", "discovery"),

@@ -10,6 +10,7 @@ import typer
 
 from .. import __version__
 from .analyze import analyze_command
+from .baseline import baseline_app, detect_command
 from .detect import eval_command
 from .inventory import inventory_command
 from .lab import lab_app
@@ -26,6 +27,8 @@ app = typer.Typer(
 app.command("analyze")(analyze_command)
 app.command("inventory")(inventory_command)
 app.command("eval")(eval_command)
+app.command("detect")(detect_command)
+app.add_typer(baseline_app, name="baseline")
 app.add_typer(lab_app, name="lab")
 app.command("serve")(serve_command)
 app.command("sensor")(sensor_command)

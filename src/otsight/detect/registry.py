@@ -39,8 +39,9 @@ def optional_detectors() -> list[type[Detector[Any]]]:
     """Shipped but off unless named in the config: models that need a clean learning period
     the operator vouches for, or cost more than the default throughput budget allows."""
     from .anomaly.plugins import PacketAnomalyPlugin, ProcessValuePlugin
+    from .baseline.detector import BaselineDetector
 
-    return [PacketAnomalyPlugin, ProcessValuePlugin]
+    return [PacketAnomalyPlugin, ProcessValuePlugin, BaselineDetector]
 
 
 def plugin_detectors() -> list[type[Detector[Any]]]:

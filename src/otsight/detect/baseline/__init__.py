@@ -1,0 +1,1 @@
+"""The learned baseline (allow-list of normal behaviour) and its detector."""
