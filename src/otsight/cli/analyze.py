@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..core.errors import CaptureError
@@ -20,9 +18,8 @@ from ..pipeline.assemble import Stages, build_stages, run_batches, run_files
 from ..pipeline.runner import AnalysisResult
 from ..pipeline.summary import Summary
 from .detect import detection_stage, report_alerts
+from .progress import file_progress
 from .storage import open_store
-
-PROGRESS_MIN_BYTES = 32 << 20
 
 
 def analyze_command(
@@ -149,33 +146,7 @@ def _files(
     stages: Stages | None,
 ) -> AnalysisResult:
     """Analyse files, with a progress bar for big inputs on a terminal."""
-    total = 0
-    for name in captures:
-        path = Path(name)
-        if path.is_file():
-            total += path.stat().st_size
-        elif path.is_dir():
-            total += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    show = progress if progress is not None else (err.is_terminal and total >= PROGRESS_MIN_BYTES)
-    if not show:
-        return run_files(captures, stages)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("reading", total=total or None)
-        done_before: dict[str, int] = {}
-
-        def update(name: str, done: int, _size: int) -> None:
-            done_before[name] = done
-            bar.update(
-                task, completed=sum(done_before.values()), description=os.path.basename(name)[:40]
-            )
-
+    with file_progress(captures, progress, err) as update:
         return run_files(captures, stages, progress=update)
 
 

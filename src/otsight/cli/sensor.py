@@ -141,23 +141,10 @@ def _make_sensor(options: SensorOptions, db: str | None, err: Console) -> tuple[
     """The sensor on an open store (made if empty); exits 2 with the reason when that fails."""
     from ..inventory.oui import OuiRegistry
     from ..sensor.service import Sensor
-    from ..store.db import describe, make_engine, session_factory
-    from ..store.errors import StoreError
-    from ..store.migrate import ensure_schema
+    from ..store.db import describe, session_factory
+    from .storage import open_engine
 
-    try:
-        engine = make_engine(db)
-        ensure_schema(engine)
-    except (StoreError, OSError) as exc:
-        err.print(f"[red]error:[/] --db {db}: {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except Exception as exc:  # the driver's own errors: a server not running, a bad password
-        err.print(
-            f"[red]error:[/] --db {db}: cannot open the store: {exc}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(2) from None
+    engine = open_engine(db, err)
     try:
         oui: OuiRegistry | None = OuiRegistry.load()
     except FileNotFoundError as exc:

@@ -12,6 +12,8 @@ from ..inventory.builder import InventoryBuilder
 from ..inventory.oui import OuiRegistry
 
 if TYPE_CHECKING:  # SQLAlchemy (and the detectors) are imported only when --db is given
+    from sqlalchemy.engine import Engine
+
     from ..detect.stage import DetectionStage
     from ..store.batch import BatchWriter
     from ..store.sink import StoreSink
@@ -44,15 +46,12 @@ class StoreStages:
         return line
 
 
-def open_store(
-    db: str, source: str, detection: DetectionStage | None, err: Console
-) -> StoreStages:
-    """Open (and if empty, create) the store; exit 2 with the reason when that fails."""
-    from ..store.batch import BatchWriter
-    from ..store.db import describe, make_engine, session_factory
+def open_engine(db: str | None, err: Console) -> Engine:
+    """The store's engine with its schema in place (made if the database is empty); exits 2
+    with the reason when the database cannot be used."""
+    from ..store.db import make_engine
     from ..store.errors import StoreError
     from ..store.migrate import ensure_schema
-    from ..store.sink import StoreSink
 
     try:
         engine = make_engine(db)
@@ -67,6 +66,18 @@ def open_store(
             soft_wrap=True,
         )
         raise typer.Exit(2) from None
+    return engine
+
+
+def open_store(
+    db: str, source: str, detection: DetectionStage | None, err: Console
+) -> StoreStages:
+    """Open (and if empty, create) the store; exit 2 with the reason when that fails."""
+    from ..store.batch import BatchWriter
+    from ..store.db import describe, session_factory
+    from ..store.sink import StoreSink
+
+    engine = open_engine(db, err)
     try:
         oui: OuiRegistry | None = OuiRegistry.load()
     except FileNotFoundError as exc:
