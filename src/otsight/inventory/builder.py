@@ -55,7 +55,10 @@ class InventoryBuilder:
         self.tracker = ChangeTracker(self.config.silent_after_s)
         self.now = 0.0
         self._next_checkpoint: float | None = None
-        self._cache: tuple[int, list[Asset], Resolution] | None = None
+        # (data version, assets, resolution, service names) of the last resolution
+        self._cache: (
+            tuple[int, list[Asset], Resolution, dict[tuple[str, str, int], str]] | None
+        ) = None
         self._version = 0
         self.facts = 0
 
@@ -120,7 +123,9 @@ class InventoryBuilder:
 
     def service_names(self) -> dict[tuple[str, str, int], str]:
         """(server IP, transport, port) -> the protocol the dissectors found there."""
-        return self._service_index()[1]
+        self.assets()  # the index is built (and cached) with the assets
+        assert self._cache is not None
+        return self._cache[3]
 
     def assets(self) -> list[Asset]:
         """The inventory as of the data seen so far (cached until new data arrives)."""
@@ -144,16 +149,17 @@ class InventoryBuilder:
             self._apply(asset, chosen, multi, evidence)
             asset.conflicts = conflicts
             assets[aid] = asset
-        stp = {
-            res.by_mac[mac]: p.stp
-            for mac, p in ((mac_to_str(m), p) for m, p in self.book.macs.items() if p.stp)
-            if mac in res.by_mac
-        }
-        ethertypes = {
-            res.by_mac[mac]: frozenset(p.ethertypes)
-            for mac, p in ((mac_to_str(m), p) for m, p in self.book.macs.items() if p.ethertypes)
-            if mac in res.by_mac
-        }
+        # Link-layer traits (spanning tree, industrial ethertypes) of the MACs that are assets.
+        stp: dict[str, int] = {}
+        ethertypes: dict[str, frozenset[int]] = {}
+        for m, p in self.book.macs.items():
+            if p.stp or p.ethertypes:
+                owner = res.by_mac.get(mac_to_str(m))
+                if owner is not None:
+                    if p.stp:
+                        stp[owner] = p.stp
+                    if p.ethertypes:
+                        ethertypes[owner] = frozenset(p.ethertypes)
         profiles = build_profiles(self.ledger, res, stp, ethertypes)
         for aid, prof in profiles.items():
             a = assets[aid]
@@ -180,7 +186,7 @@ class InventoryBuilder:
             )
             a.services = self._services(a, by_ip, named)
         ordered = sorted(assets.values(), key=_asset_order)
-        self._cache = (self._version, ordered, res)
+        self._cache = (self._version, ordered, res, named)
         return ordered
 
     # ------------------------------------------------------------------ helpers
