@@ -131,6 +131,38 @@ def test_factory_returning_none_stops_delivery_for_that_flow() -> None:
     assert rec_a.tcp["orig_delivered"] == 9  # reassembly itself went on
 
 
+class _DoneAfterFirst:
+    """Says it is done after its first payload (as TLS does past the handshake)."""
+
+    def __init__(self, log: list[tuple[str, bytes | int]]) -> None:
+        self.log = log
+
+    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> bool:
+        self.log.append(("data", data))
+        return True
+
+    def on_gap(self, direction: int, nbytes: int, ts_ns: int) -> None:
+        self.log.append(("gap", nbytes))
+
+    def on_end(self, ts_ns: int) -> None:
+        self.log.append(("end", ts_ns))
+
+
+def test_a_handler_that_is_done_gets_no_more_payload_but_its_end() -> None:
+    logs: dict[int, list[tuple[str, bytes | int]]] = {}
+
+    def factory(flow: FlowContext, direction: int, first_data: bytes) -> StreamHandler | None:
+        return _DoneAfterFirst(logs.setdefault(flow.orig_port, []))
+
+    h = run(two_flows(), factory=factory)
+    assert [kind for kind, _ in logs[41000]] == ["data", "end"]
+    assert logs[41000][0] == ("data", b"abc")
+    assert [kind for kind, _ in logs[42000]] == ["data", "end"]
+    assert h.engine.stats.handler_errors == 0
+    ids = {r.orig_port: r.flow_id for r in h.records}
+    assert h.record(ids[41000]).tcp["orig_delivered"] == 9  # reassembly itself went on
+
+
 def test_a_refused_flow_is_asked_again_after_it_ends() -> None:
     asked: list[int] = []
 

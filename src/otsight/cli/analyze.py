@@ -6,20 +6,21 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ..core.errors import CaptureError
-from ..core.plugins import Observer
-from ..export.jsonl import JsonlSink
 from ..pipeline.assemble import Stages, build_stages, run_batches, run_files
 from ..pipeline.runner import AnalysisResult
 from ..pipeline.summary import Summary
-from .detect import detection_stage, report_alerts
 from .progress import file_progress
-from .storage import open_store
+
+if TYPE_CHECKING:  # each imported where its option asks for it: start-up time is throughput
+    from ..core.plugins import Observer
+    from ..export.jsonl import JsonlSink
 
 
 def analyze_command(
@@ -89,6 +90,8 @@ def analyze_command(
     sink: JsonlSink | None = None
     observers: list[Observer] = []
     if events is not None:
+        from ..export.jsonl import JsonlSink
+
         try:
             sink = JsonlSink(events)
         except OSError as exc:
@@ -97,9 +100,13 @@ def analyze_command(
         observers.append(sink)
     detection = None
     if alerts or alerts_out is not None or db is not None:
+        from .detect import detection_stage
+
         detection = detection_stage(detectors, err=err)
     store = None
     if db is not None:
+        from .storage import open_store
+
         source = f"live:{interface}" if interface else " ".join(captures)
         store = open_store(db, source, detection, err)
         observers += [store.inventory, *([detection] if detection else []), store.sink]
@@ -132,6 +139,8 @@ def analyze_command(
         to_stderr = sum(stdout_users) > 0
         _render(result.summary, top, elapsed, Console(stderr=to_stderr))
     if detection is not None and (alerts or alerts_out is not None):
+        from .detect import report_alerts
+
         report_alerts(detection, alerts_out, Console(stderr=sum(stdout_users) > 0), show=alerts)
     if store is not None:
         err.print(store.report(), highlight=False)

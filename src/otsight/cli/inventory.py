@@ -10,20 +10,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..inventory.builder import InventoryBuilder
-from ..inventory.evaluate import score
-from ..inventory.expected import ExpectedError, coverage, load_expected
-from ..inventory.formats import to_csv, to_cyclonedx, write_json
-from ..inventory.model import Asset
-from ..inventory.oui import OuiRegistry
-from ..pipeline.assemble import build_stages, run_files
 from .progress import file_progress
+
+if TYPE_CHECKING:  # imported by the command itself: other commands start faster without them
+    from ..inventory.builder import InventoryBuilder
+    from ..inventory.model import Asset
+    from ..inventory.oui import OuiRegistry
 
 # Smaller batches than `analyze`: the per-batch arrays are transient, the inventory is not, and
 # at tens of thousands of hosts the two together set the peak memory.
@@ -58,6 +56,12 @@ def inventory_command(
     ),
 ) -> None:
     """Build the asset inventory from captures."""
+    from ..inventory.builder import InventoryBuilder
+    from ..inventory.evaluate import score
+    from ..inventory.expected import ExpectedError, coverage, load_expected
+    from ..inventory.oui import OuiRegistry
+    from ..pipeline.assemble import build_stages, run_files
+
     err = Console(stderr=True)
     rows = None
     if expected is not None:
@@ -129,6 +133,8 @@ def _render(
     changes: bool,
 ) -> None:
     """Write the inventory in ``fmt`` to ``out``."""
+    from ..inventory.formats import to_csv, to_cyclonedx, write_json
+
     source = " ".join(captures)
     end = builder.now
     stamp = _dt.datetime.fromtimestamp(end, tz=_dt.UTC).isoformat().replace("+00:00", "Z")

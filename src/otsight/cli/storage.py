@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from ..inventory.builder import InventoryBuilder
-from ..inventory.oui import OuiRegistry
-
-if TYPE_CHECKING:  # SQLAlchemy (and the detectors) are imported only when --db is given
+if TYPE_CHECKING:  # SQLAlchemy, the inventory and the detectors: only when --db is given
     from sqlalchemy.engine import Engine
 
     from ..detect.stage import DetectionStage
+    from ..inventory.builder import InventoryBuilder
     from ..store.batch import BatchWriter
     from ..store.sink import StoreSink
 
@@ -73,6 +71,8 @@ def open_store(
     db: str, source: str, detection: DetectionStage | None, err: Console
 ) -> StoreStages:
     """Open (and if empty, create) the store; exit 2 with the reason when that fails."""
+    from ..inventory.builder import InventoryBuilder
+    from ..inventory.oui import OuiRegistry
     from ..store.batch import BatchWriter
     from ..store.db import describe, session_factory
     from ..store.sink import StoreSink

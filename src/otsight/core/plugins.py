@@ -36,8 +36,12 @@ class FlowContext:
 class StreamHandler(Protocol):
     """Receives one flow's payload in order: TCP reassembled per direction, UDP per datagram."""
 
-    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> None:
-        """``data`` continues the direction's stream (or is one UDP datagram)."""
+    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> bool | None:
+        """``data`` continues the direction's stream (or is one UDP datagram).
+
+        A true result means the handler is done with the flow's payload (e.g. a TLS session
+        past its cleartext handshake): the engine then stops handing it over, which spares a
+        Python call per segment of bulk encrypted traffic; ``on_end`` still follows."""
 
     def on_gap(self, direction: int, nbytes: int, ts_ns: int) -> None:
         """``nbytes`` of the direction's stream were never captured; the next data follows them."""

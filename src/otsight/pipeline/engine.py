@@ -109,12 +109,14 @@ class Engine:
         self._early_gaps: dict[int, list[tuple[int, int, int]]] = {}
 
     # ------------------------------------------------------------------ batches
-    def process(self, batch: FrameBatch) -> None:
+    def process(self, batch: FrameBatch, table: PacketTable | None = None) -> None:
+        """Take one batch (``table``: its decoded packets, if decoded already)."""
         n = len(batch)
         if n == 0:
             return
         self.stats.packets += n
-        table = decode_batch(batch)
+        if table is None:
+            table = decode_batch(batch)
         overrides: dict[int, bytes] = {}
         frag_idx = np.nonzero(table.frag)[0]
         for fi in frag_idx:
@@ -481,7 +483,8 @@ class Engine:
             active = self.handlers.get(s)
             if active is not None:
                 try:
-                    active.on_data(direction, data, ts, frame)
+                    if active.on_data(direction, data, ts, frame):
+                        self.consumer[s] = CONSUMER_NONE  # done: no more payload for it
                 except Exception as exc:
                     self._failed(exc, active.on_data)
             return
@@ -532,8 +535,8 @@ class Engine:
         elif state == CONSUMER_BATCH:
             self._release(s)
         handler_obj = self.handlers.get(s)
-        if handler_obj is not None:
-            self._call(handler_obj.on_data, direction, data, ts, frame)
+        if handler_obj is not None and self._call(handler_obj.on_data, direction, data, ts, frame):
+            self.consumer[s] = CONSUMER_NONE
 
     def _offer_path(self, s: int, handler: StreamHandler) -> None:
         path: BatchPath | None = getattr(handler, "batch_path", None)
@@ -558,20 +561,22 @@ class Engine:
             self._release(s)
         handler = self.handlers.get(s)
         if handler is not None:
-            self._call(handler.on_gap, self._direction(s, b), nbytes, ts)
+            if self.consumer[s] != CONSUMER_NONE:  # NONE with a handler: it said it is done
+                self._call(handler.on_gap, self._direction(s, b), nbytes, ts)
         elif self.handler_factory is not None and self.consumer[s] == CONSUMER_UNDECIDED:
             self._early_gaps.setdefault(s, []).append((self._direction(s, b), nbytes, ts))
 
-    def _call(self, fn: Callable[..., None], *args: object) -> None:
+    def _call(self, fn: Callable[..., object], *args: object) -> object:
         """A broken handler never stops the engine: its error is counted and logged (the
         first few times per error type, so a handler failing on every message cannot flood
-        the log)."""
+        the log). Returns what ``fn`` returned (None if it failed)."""
         try:
-            fn(*args)
+            return fn(*args)
         except Exception as exc:
             self._failed(exc, fn)
+            return None
 
-    def _failed(self, exc: Exception, fn: Callable[..., None]) -> None:
+    def _failed(self, exc: Exception, fn: Callable[..., object]) -> None:
         """Count (and log, the first few times) a handler's error; called inside ``except``."""
         self.stats.handler_errors += 1
         key = f"{type(exc).__name__} in {getattr(fn, '__qualname__', fn)}"

@@ -28,6 +28,10 @@ class Dissector:
     def __init__(self, flow: FlowContext) -> None:
         self.flow = flow
         self.malformed = 0  # messages that could not be parsed (counted, skipped)
+        # Set once nothing more can be learnt from the flow's bytes (all further payload is
+        # encrypted): the engine stops delivering it. Never set by a dissector that could
+        # still report something.
+        self.done = False
         self._endpoints: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     @classmethod

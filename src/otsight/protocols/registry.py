@@ -120,8 +120,10 @@ class _Handler:
         self.selector = selector
         self.batch_path = batch_path  # the engine may hand the flow to it (core.plugins)
 
-    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> None:
-        self.selector.emit(self.dissector.on_data(direction, data, ts_ns, frame))
+    def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> bool:
+        dissector = self.dissector
+        self.selector.emit(dissector.on_data(direction, data, ts_ns, frame))
+        return dissector.done
 
     def on_gap(self, direction: int, nbytes: int, ts_ns: int) -> None:
         self.dissector.on_gap(direction, nbytes)

@@ -321,6 +321,30 @@ def test_batches_write_the_documents_their_events_write() -> None:
     assert selector.events["modbus"] == rows + len(sink.events)
 
 
+def test_a_subset_gives_the_same_events_as_those_rows_of_the_batch(tmp_path: Path) -> None:
+    capture = tmp_path / "plant.pcap"
+    synth.generate(capture, 20_000, seed=4)
+    sink = Batches()
+    selector = DissectorSelector([ModbusDissector], sink)
+    analyze_batches("test", _capture_batches(capture, 1000), handler_factory=selector)
+    pick = random.Random(3)
+    checked = with_values = 0
+    for batch in sink.batches:
+        assert isinstance(batch, ModbusBatch)
+        everything = list(batch.events())
+        for rows in (batch.polling_summary(),
+                     np.array(sorted(pick.sample(range(len(batch)), len(batch) // 3)),
+                              dtype=np.int64)):
+            part = batch.subset(rows)
+            assert list(part.events()) == [everything[r] for r in rows.tolist()]
+            assert list(part.ecs_docs()) == [everything[r].ecs() for r in rows.tolist()]
+            assert part.values.shape[0] <= batch.values.shape[0]
+            checked += len(part)
+            with_values += int((part.columns["val_len"] > 0).sum())
+    assert checked > 100
+    assert with_values > 10
+
+
 def test_a_fragmented_or_unclaimed_payload_is_refused_whole() -> None:
     """The path's contract: a refused payload makes the rest of its flow's run refused."""
     path = ModbusBatchPath(lambda batch: None)

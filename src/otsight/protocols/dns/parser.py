@@ -223,9 +223,26 @@ def _records(
     return pos
 
 
+# The last message parsed per (nbns, mdns): the family's probes and then the chosen
+# dissector parse the same datagram several times over. Messages are never changed after
+# parsing, so sharing one is safe; only immutable ``bytes`` are remembered.
+_RECENT: dict[tuple[bool, bool], tuple[bytes, Message]] = {}
+
+
 def parse(data: bytes, nbns: bool = False, mdns: bool = False) -> Message:
     """Parse one DNS-format message. Header or question errors raise :class:`Malformed`
     (:class:`NeedMoreData` under 12 bytes); record errors end the sections (``error``)."""
+    key = (nbns, mdns)
+    recent = _RECENT.get(key)
+    if recent is not None and recent[0] == data:
+        return recent[1]
+    msg = _parse(data, nbns, mdns)
+    if type(data) is bytes:
+        _RECENT[key] = (data, msg)
+    return msg
+
+
+def _parse(data: bytes, nbns: bool, mdns: bool) -> Message:
     if len(data) < 12:
         raise NeedMoreData("DNS header is 12 bytes")
     msg = Message(*_HEADER.unpack_from(data))
@@ -270,6 +287,8 @@ def plausibility(data: bytes, nbns: bool = False, any_opcode: bool = False) -> f
     if flags & 0x0040:  # Z bit must be zero
         return 0.0
     opcode = (flags >> 11) & 0xF
+    if nbns and an == 0 and (len(data) == 12 or data[12] != 32):
+        return 0.0  # a question that is not a 32-byte NetBIOS-encoded name: not NBNS
     try:
         msg = parse(data, nbns=nbns)
     except (Malformed, NeedMoreData):

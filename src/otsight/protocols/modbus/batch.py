@@ -41,10 +41,19 @@ class ModbusBatch(EventBatch):
         return int(self.columns["kind"].shape[0])
 
     def subset(self, rows: npt.NDArray[np.int64]) -> ModbusBatch:
-        """The given rows only, in order (values and endpoints are shared, not copied)."""
-        return ModbusBatch(
-            {name: col[rows] for name, col in self.columns.items()}, self.values, self.endpoints
+        """The given rows only, in order, with their own register values (endpoints are
+        shared): a summary of a few rows must not drag the whole batch's values along."""
+        columns = {name: col[rows] for name, col in self.columns.items()}
+        length = columns["val_len"]
+        present = length != NONE
+        counts = np.where(present, length, 0)
+        starts = np.cumsum(counts) - counts  # where each row's values go in the new array
+        total = int(counts.sum())
+        gather = np.repeat(columns["val_start"] - starts, counts) + np.arange(total)
+        columns["val_start"] = np.where(present, starts, columns["val_start"]).astype(
+            columns["val_start"].dtype
         )
+        return ModbusBatch(columns, self.values[gather], self.endpoints)
 
     def polling_summary(self) -> npt.NDArray[np.int64]:
         """Rows that say all a rule needs of polling: every request that is not a plain read

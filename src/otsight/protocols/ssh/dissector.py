@@ -48,6 +48,7 @@ class SshDissector(Dissector):
     def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
         state = self.state[direction]
         if state == ENCRYPTED:
+            self.done = self.state[1 - direction] == ENCRYPTED  # both sides: nothing to read
             return
         buf = self.buffers[direction]
         buf.feed(data)

@@ -62,6 +62,7 @@ class TlsDissector(Dissector):
         super().__init__(flow)
         self.sides = (_Side(), _Side())
         self.tls13 = False
+        self.sealed = False  # a TLS 1.3 ServerHello (not a retry): the rest is encrypted
         self.server_name: str | None = None
 
     @classmethod
@@ -81,6 +82,9 @@ class TlsDissector(Dissector):
         base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
         for record in buf.messages(record_length):
             yield from self._record(side, record, base)
+        # Past the cleartext handshake every record is encrypted: nothing more to learn.
+        if self.sealed or (self.sides[0].encrypted and self.sides[1].encrypted):
+            self.done = True
         if buf.skipped != skipped:
             self.malformed += 1
             yield TlsMalformed(
@@ -178,6 +182,7 @@ class TlsDissector(Dissector):
             version = sh.selected_version or sh.legacy_version
             if version == 0x0304:
                 self.tls13 = True
+                self.sealed = not sh.hello_retry
             group = sh.key_share_group
             yield TlsServerHello(
                 **base,

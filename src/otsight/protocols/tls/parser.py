@@ -80,7 +80,44 @@ class _Reader:
 
 
 def _u16_list(data: bytes) -> tuple[int, ...]:
-    return tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data) - 1, 2))
+    n = len(data) >> 1
+    return struct.unpack_from(f">{n}H", data) if n else ()
+
+
+def _vec(data: bytes, pos: int, width: int, end: int) -> tuple[int, int]:
+    """(start, stop) of the length-prefixed vector at ``pos`` (prefix ``width`` bytes)."""
+    start = pos + width
+    if start > end:
+        raise Malformed("truncated handshake field")
+    n = int.from_bytes(data[pos:start], "big")
+    stop = start + n
+    if stop > end:
+        raise Malformed("truncated handshake field")
+    return start, stop
+
+
+def _field(data: bytes, pos: int, width: int, end: int) -> bytes:
+    start, stop = _vec(data, pos, width, end)
+    return data[start:stop]
+
+
+def _extension_spans(data: bytes, pos: int, end: int) -> list[tuple[int, int, int]]:
+    """(type, start, stop) of each extension of the block at ``pos`` (none if it is absent)."""
+    if pos == end:
+        return []
+    pos, stop = _vec(data, pos, 2, end)
+    out = []
+    unpack = struct.unpack_from
+    while pos < stop:
+        if pos + 4 > stop:
+            raise Malformed("truncated handshake field")
+        ext_type, n = unpack(">HH", data, pos)
+        pos += 4
+        if pos + n > stop:
+            raise Malformed("truncated handshake field")
+        out.append((ext_type, pos, pos + n))
+        pos += n
+    return out
 
 
 @dataclass(slots=True)
@@ -116,82 +153,83 @@ HELLO_RETRY_RANDOM = bytes.fromhex(
 )
 
 
-def _extensions(r: _Reader) -> list[tuple[int, bytes]]:
-    if r.left == 0:
-        return []
-    block = r.vec(2)
-    er = _Reader(block)
-    out = []
-    while er.left:
-        ext_type = er.u16()
-        out.append((ext_type, er.vec(2)))
-    return out
-
-
 def parse_client_hello(body: bytes) -> ClientHello:
-    r = _Reader(body)
-    version = r.u16()
-    r.take(32)
-    session_id = r.vec(1)
-    ciphers = _u16_list(r.vec(2))
-    r.vec(1)  # compression methods
-    exts = _extensions(r)
-    ch = ClientHello(version, ciphers, tuple(t for t, _ in exts), session_id_length=len(session_id))
-    for ext_type, data in exts:
-        er = _Reader(data)
-        if ext_type == 0 and data:  # server_name
-            names = _Reader(er.vec(2))
-            while names.left:
-                name_type = names.u8()
-                name = names.vec(2)
+    """The fields of a ClientHello body (offset arithmetic: this runs once per TLS flow)."""
+    end = len(body)
+    if end < 35:
+        raise Malformed("truncated handshake field")
+    version = body[0] << 8 | body[1]
+    sid_start, pos = _vec(body, 34, 1, end)
+    session_id_length = pos - sid_start
+    c_start, pos = _vec(body, pos, 2, end)
+    ciphers = _u16_list(body[c_start:pos])
+    _, pos = _vec(body, pos, 1, end)  # compression methods
+    exts = _extension_spans(body, pos, end)
+    ch = ClientHello(version, ciphers, tuple(t for t, _, _ in exts),
+                     session_id_length=session_id_length)
+    for ext_type, a, b in exts:
+        if a == b:
+            continue
+        if ext_type == 0:  # server_name
+            pos, stop = _vec(body, a, 2, b)
+            while pos < stop:
+                name_type = body[pos]
+                n_start, pos = _vec(body, pos + 1, 2, stop)
                 if name_type == 0:
-                    ch.server_name = name.decode("ascii", errors="replace")
+                    ch.server_name = body[n_start:pos].decode("ascii", errors="replace")
                     break
-        elif ext_type == 16 and data:  # ALPN
-            protos = _Reader(er.vec(2))
+        elif ext_type == 16:  # ALPN
+            pos, stop = _vec(body, a, 2, b)
             raw = []
-            while protos.left:
-                raw.append(protos.vec(1))
+            while pos < stop:
+                p_start, pos = _vec(body, pos, 1, stop)
+                raw.append(body[p_start:pos])
             ch.alpn_raw = tuple(raw)
             ch.alpn = tuple(p.decode("ascii", errors="replace") for p in raw)
-        elif ext_type == 10 and data:
-            ch.supported_groups = _u16_list(er.vec(2))
-        elif ext_type == 13 and data:
-            ch.signature_algorithms = _u16_list(er.vec(2))
-        elif ext_type == 11 and data:
-            ch.ec_point_formats = tuple(er.vec(1))
-        elif ext_type == 43 and data:
-            ch.supported_versions = _u16_list(er.vec(1))
-        elif ext_type == 51 and data:
-            shares = _Reader(er.vec(2))
+        elif ext_type == 10:
+            ch.supported_groups = _u16_list(_field(body, a, 2, b))
+        elif ext_type == 13:
+            ch.signature_algorithms = _u16_list(_field(body, a, 2, b))
+        elif ext_type == 11:
+            ch.ec_point_formats = tuple(_field(body, a, 1, b))
+        elif ext_type == 43:
+            ch.supported_versions = _u16_list(_field(body, a, 1, b))
+        elif ext_type == 51:
+            pos, stop = _vec(body, a, 2, b)
             groups = []
-            while shares.left:
-                groups.append(shares.u16())
-                shares.vec(2)
+            while pos < stop:
+                if pos + 2 > stop:
+                    raise Malformed("truncated handshake field")
+                groups.append(body[pos] << 8 | body[pos + 1])
+                _, pos = _vec(body, pos + 2, 2, stop)
             ch.key_share_groups = tuple(groups)
     return ch
 
 
 def parse_server_hello(body: bytes) -> ServerHello:
-    r = _Reader(body)
-    version = r.u16()
-    random = r.take(32)
-    r.vec(1)  # session id
-    cipher = r.u16()
-    compression = r.u8()
-    exts = _extensions(r)
-    sh = ServerHello(version, cipher, compression, tuple(t for t, _ in exts))
+    end = len(body)
+    if end < 35:
+        raise Malformed("truncated handshake field")
+    version = body[0] << 8 | body[1]
+    random = body[2:34]
+    _, pos = _vec(body, 34, 1, end)  # session id
+    if pos + 3 > end:
+        raise Malformed("truncated handshake field")
+    cipher = body[pos] << 8 | body[pos + 1]
+    compression = body[pos + 2]
+    exts = _extension_spans(body, pos + 3, end)
+    sh = ServerHello(version, cipher, compression, tuple(t for t, _, _ in exts))
     sh.hello_retry = random == HELLO_RETRY_RANDOM
-    for ext_type, data in exts:
-        er = _Reader(data)
-        if ext_type == 43 and len(data) >= 2:
-            sh.selected_version = er.u16()
-        elif ext_type == 51 and len(data) >= 2:
-            sh.key_share_group = er.u16()  # ServerHello: KeyShareEntry; HRR: selected group
-        elif ext_type == 16 and data:
-            protos = _Reader(er.vec(2))
-            if protos.left:
-                sh.alpn = protos.vec(1).decode("ascii", errors="replace")
+    for ext_type, a, b in exts:
+        if ext_type == 43 and b - a >= 2:
+            sh.selected_version = body[a] << 8 | body[a + 1]
+        elif ext_type == 51 and b - a >= 2:
+            sh.key_share_group = body[a] << 8 | body[a + 1]  # KeyShareEntry; HRR: the group
+        elif ext_type == 16 and b > a:
+            pos, stop = _vec(body, a, 2, b)
+            if pos < stop:
+                p_start, p_stop = _vec(body, pos, 1, stop)
+                sh.alpn = body[p_start:p_stop].decode("ascii", errors="replace")
     return sh
 
 
@@ -205,7 +243,7 @@ def parse_certificate_list(body: bytes) -> list[bytes]:
     return certs
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Ja4:
     fingerprint: str
     raw: str = field(default="")  # ja4_r: the sorted lists before hashing
@@ -221,8 +259,26 @@ def _alnum(b: int) -> bool:
     return 0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A
 
 
+_JA4_CACHE: dict[tuple[object, ...], Ja4] = {}
+_JA4_CACHE_MAX = 4096
+
+
 def ja4(ch: ClientHello, transport: str = "t") -> Ja4:
-    """The JA4 TLS client fingerprint (FoxIO JA4 specification)."""
+    """The JA4 TLS client fingerprint (FoxIO JA4 specification).
+
+    A network's clients send few distinct hellos (one per TLS library and configuration), so
+    fingerprints are remembered by the fields they depend on: two hashes saved per flow."""
+    key = (transport, ch.legacy_version, ch.supported_versions, ch.cipher_suites,
+           ch.extensions, ch.signature_algorithms, ch.alpn_raw[:1])
+    found = _JA4_CACHE.get(key)
+    if found is None:
+        if len(_JA4_CACHE) >= _JA4_CACHE_MAX:
+            _JA4_CACHE.clear()
+        found = _JA4_CACHE[key] = _ja4(ch, transport)
+    return found
+
+
+def _ja4(ch: ClientHello, transport: str) -> Ja4:
     versions = [v for v in ch.supported_versions if not is_grease(v)]
     version = max(versions) if versions else ch.legacy_version
     ver = JA4_VERSIONS.get(version, "00")
