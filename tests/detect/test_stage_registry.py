@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -14,6 +16,7 @@ from otsight.core.events import BaseEvent
 from otsight.decode.view import BatchView
 from otsight.detect.base import Detector, DetectorOptions
 from otsight.detect.registry import (
+    OPTIONAL,
     available_detectors,
     builtin_detectors,
     create_detectors,
@@ -79,7 +82,20 @@ def test_builtins_have_unique_slugs_descriptions_and_default_options() -> None:
     # The anomaly models are known but off unless configured.
     optional = {c.name for c in optional_detectors()}
     assert optional == {"packet-anomaly", "process-values", "baseline"}
+    assert [c.name for c in optional_detectors()] == list(OPTIONAL)  # keys name their class
     assert set(available_detectors()) == set(names) | optional
+    (model,) = create_detectors({"process-values": {}}, only=["process-values"])
+    assert type(model).name == "process-values"
+
+
+def test_the_default_detectors_do_not_import_the_optional_models() -> None:
+    code = (
+        "import sys; from otsight.detect.registry import create_detectors; create_detectors(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('otsight.detect.anomaly', "
+        "'otsight.detect.baseline'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_options_are_validated_and_unknown_names_refused() -> None:

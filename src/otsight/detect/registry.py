@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -35,13 +36,24 @@ def builtin_detectors() -> list[type[Detector[Any]]]:
     ]
 
 
-def optional_detectors() -> list[type[Detector[Any]]]:
-    """Shipped but off unless named in the config: models that need a clean learning period
-    the operator vouches for, or cost more than the default throughput budget allows."""
-    from .anomaly.plugins import PacketAnomalyPlugin, ProcessValuePlugin
-    from .baseline.detector import BaselineDetector
+# Shipped but off unless named in the config: models that need a clean learning period the
+# operator vouches for, or cost more than the default throughput budget allows. Imported only
+# when asked for (the ML models and the baseline pull in a good deal of code).
+OPTIONAL: dict[str, tuple[str, str]] = {
+    "packet-anomaly": ("otsight.detect.anomaly.plugins", "PacketAnomalyPlugin"),
+    "process-values": ("otsight.detect.anomaly.plugins", "ProcessValuePlugin"),
+    "baseline": ("otsight.detect.baseline.detector", "BaselineDetector"),
+}
 
-    return [PacketAnomalyPlugin, ProcessValuePlugin, BaselineDetector]
+
+def optional_detector(name: str) -> type[Detector[Any]]:
+    module, attr = OPTIONAL[name]
+    cls: type[Detector[Any]] = getattr(import_module(module), attr)
+    return cls
+
+
+def optional_detectors() -> list[type[Detector[Any]]]:
+    return [optional_detector(name) for name in OPTIONAL]
 
 
 def plugin_detectors() -> list[type[Detector[Any]]]:
@@ -61,10 +73,14 @@ def plugin_detectors() -> list[type[Detector[Any]]]:
 
 def available_detectors(plugins: bool = True) -> dict[str, type[Detector[Any]]]:
     """Detector classes by name; a plugin cannot shadow a built-in."""
+    return _classes(builtin_detectors() + optional_detectors(), plugins)
+
+
+def _classes(
+    classes: list[type[Detector[Any]]], plugins: bool
+) -> dict[str, type[Detector[Any]]]:
     found: dict[str, type[Detector[Any]]] = {}
-    for cls in builtin_detectors() + optional_detectors() + (
-        plugin_detectors() if plugins else []
-    ):
+    for cls in classes + (plugin_detectors() if plugins else []):
         if cls.name in found:
             log.error("detector %s defined twice; keeping %s", cls.name, found[cls.name])
             continue
@@ -84,20 +100,20 @@ def create_detectors(
     Raises ValueError for an unknown name in ``config``/``only``/``disable`` or invalid options
     (pydantic's message names the field), so a typo never silently disables a rule.
     """
-    classes = available_detectors(plugins)
     config = dict(config or {})
-    optional = {cls.name for cls in optional_detectors()}
+    asked = set(config) | set(only or ())
+    optional = [optional_detector(name) for name in OPTIONAL if name in asked]
+    classes = _classes(builtin_detectors() + optional, plugins)
     wanted = (
         list(only)
         if only is not None
-        else [n for n in classes if n not in optional or n in config]
+        else [n for n in classes if n not in OPTIONAL or n in config]
     )
     dropped = set(disable)
-    unknown = sorted((set(config) | set(wanted) | dropped) - set(classes))
+    unknown = sorted((set(config) | set(wanted) | dropped) - set(classes) - set(OPTIONAL))
     if unknown:
-        raise ValueError(
-            f"unknown detector(s): {', '.join(unknown)}; known: {', '.join(sorted(classes))}"
-        )
+        known = sorted(set(classes) | set(OPTIONAL))
+        raise ValueError(f"unknown detector(s): {', '.join(unknown)}; known: {', '.join(known)}")
     detectors: list[Detector[Any]] = []
     for name in wanted:
         if name in dropped:
