@@ -8,6 +8,7 @@ Names are decompressed with bounded pointer chains (a loop or an over-long name 
 from __future__ import annotations
 
 import ipaddress
+import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,7 +155,7 @@ def _rdata(data: bytes, start: int, length: int, rtype: int, nbns: bool) -> dict
             out["mac"] = ":".join(f"{b:02x}" for b in mac)
         out["data"] = ",".join(names)
     elif rtype == 1 and length == 4:
-        out["data"] = ".".join(str(b) for b in rd)
+        out["data"] = socket.inet_ntoa(rd)
     elif rtype == 28 and length == 16:
         out["data"] = _ip6(rd)
     elif rtype in (2, 5, 12, 39):  # NS, CNAME, PTR, DNAME
