@@ -61,6 +61,13 @@ ARP_SWEEP_MIN = 32
 HMI_MIN_READS = 10
 SCAN_MIN_HOSTS = 10
 SCAN_MIN_PORTS = 20
+FLOOD_MIN_CONNECTIONS = 100  # empty TCP connections to one service...
+FLOOD_MIN_RATE = 10.0  # ...at this many a second on average: health checks come seconds apart
+ADHOC_MAX_WRITES = 20  # more, and nothing read: a write loop (a peer pushing values), not a hand
+# Writes that set a controller's data. A DNP3 or IEC 104 master's writes are mostly housekeeping
+# (time sync, clearing indications), and masters_outstations names such a writer already.
+DATA_WRITE_PROTOCOLS = OT_CLIENT_PROTOCOLS - set(OUTSTATION_SERVED)
+ENGINEERING_CATEGORIES = ("program", "firmware", "configure", "diagnostic")
 IT_PROTOCOLS = {"dhcp": "DHCP", "dns": "DNS", "ntp": "NTP", "ldap": "LDAP", "smb": "SMB"}
 # port -> (role, what answers there, the dissector slug that would decode it)
 OT_SERVICE_PORTS: dict[int, tuple[str, str, str]] = {
@@ -142,6 +149,10 @@ def _name(protocol: str) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _ip_key(ip: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in ip.split(".")) if "." in ip else (1 << 16,)
 
 
 # ---------------------------------------------------------------------------- server rules
@@ -317,6 +328,60 @@ def scans(p: Profile) -> Vote | None:
     )
 
 
+# Attack-tool behaviour: what tools on a general-purpose computer do, never a PLC, HMI or switch
+# doing its job. Each votes weakly: enough to name a host that shows nothing else, not to
+# outvote what a device serves or polls.
+def claims_others_addresses(p: Profile) -> Vote | None:
+    if not p.arp_claims:
+        return None
+    claims = sorted(p.arp_claims.items(), key=lambda kv: _ip_key(kv[0]))
+    shown = ", ".join(f"{ip} (which belongs to {owner})" for ip, (owner, _n) in claims[:3])
+    more = f" and {len(claims) - 3} more" if len(claims) > 3 else ""
+    n = sum(count for _owner, count in p.arp_claims.values())
+    return 1.5, (
+        f"claimed {shown}{more} in ARP ({_plural(n, 'message')}) while its owner kept using it: "
+        "ARP spoofing, the work of an attack tool on a general-purpose computer"
+    )
+
+
+def floods_a_service(p: Profile) -> Vote | None:
+    best: tuple[int, float, str, int, int] | None = None
+    for (server, port), ec in p.empty_connections.items():
+        rate = ec.flows / max(ec.last_ts - ec.first_ts, 1.0)
+        if ec.flows < FLOOD_MIN_CONNECTIONS or rate < FLOOD_MIN_RATE:
+            continue
+        if best is None or ec.flows > best[0]:
+            best = (ec.flows, rate, server, port, ec.answered)
+    if best is None:
+        return None
+    flows, rate, server, port, answered = best
+    where = f"[{server}]:{port}" if ":" in server else f"{server}:{port}"
+    return 1.0, (
+        f"opened {flows:,} TCP connections to {where} that carried no data ({rate:,.0f} a "
+        f"second, {answered * 100 // flows}% accepted): a connection flood, the work of an "
+        "attack tool on a general-purpose computer"
+    )
+
+
+def writes_without_reading(p: Profile) -> Vote | None:
+    writes = p.ops("write", DATA_WRITE_PROTOCOLS)
+    if writes == 0 or writes > ADHOC_MAX_WRITES or p.ops("read", OT_CLIENT_PROTOCOLS):
+        return None  # reading is supervision: an HMI writes setpoints into values it reads
+    if any(p.ops(cat, OT_CLIENT_PROTOCOLS) for cat in ENGINEERING_CATEGORIES):
+        return None  # writes within engineering work
+    if p.serves_any(*CONTROLLER_SERVED, *OUTSTATION_SERVED):
+        return None  # a controller writing to its peers
+    targets = [server for server, cats in p.used_by_server.items() if cats.get("write")]
+    protos = sorted(
+        {_name(x) for (x, cat) in p.used_ops if cat == "write" and x in DATA_WRITE_PROTOCOLS}
+    )
+    return 1.0, (
+        f"wrote to {_plural(len(targets), 'device')} over {', '.join(protos)} "
+        f"({_plural(writes, 'write')}) and read nothing: one-off commands from a tool, "
+        "not an operator station's supervision"
+    )
+
+
 def it_client(p: Profile) -> Vote | None:
     if p.serves or p.ports:
         return None
@@ -407,6 +472,9 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("it_workstation", opcua_client),
     ("it_workstation", scans),
     ("it_workstation", it_client),
+    ("it_workstation", claims_others_addresses),
+    ("it_workstation", floods_a_service),
+    ("it_workstation", writes_without_reading),
     ("it_workstation", windows_client),
     ("plc", plc_identity),
     ("router", network_capabilities),

@@ -2,8 +2,9 @@
 
 Facts arrive at message rate, so each one costs a dictionary update: observations are folded by
 (subject, attribute, value, source) with a count and first/last time, activities by (client,
-server, protocol, category, operation), served ports by (server, transport, port). Resolution
-into assets (:mod:`otsight.inventory.resolve`) reads this ledger; it never reads packets.
+server, protocol, category, operation), served ports by (server, transport, port), TCP
+connections that carried nothing by (client, server, port). Resolution into assets
+(:mod:`otsight.inventory.resolve`) reads this ledger; it never reads packets.
 """
 
 from __future__ import annotations
@@ -72,6 +73,18 @@ class Probes:
 
 
 @dataclass(slots=True)
+class EmptyConnections:
+    """TCP connections one client opened to one service that carried no data either way (a
+    handshake, or a lone SYN, then a close): a monitor's port check now and then; hundreds a
+    second are a connection flood."""
+
+    flows: int = 0
+    answered: int = 0  # the server accepted them (SYN-ACK)
+    first_ts: float = 0.0
+    last_ts: float = 0.0
+
+
+@dataclass(slots=True)
 class Conversation:
     """Two endpoints and a service, summed over the flows between them."""
 
@@ -101,6 +114,8 @@ class Ledger:
         self.traffic: dict[str, IpTraffic] = {}
         self.conversations: dict[tuple[str, str, str, int], Conversation] = {}
         self.probes: dict[str, Probes] = {}
+        self.empty: dict[tuple[str, str, int], EmptyConnections] = {}
+        self._empty_keys: dict[str, int] = {}  # keys per client in ``empty`` (capped)
 
     # ------------------------------------------------------------------ facts
     def observe(self, obs: Observation) -> None:
@@ -198,6 +213,9 @@ class Ledger:
             strict=True,
         )
         orig_ports = flows.orig_port.tolist()
+        # TCP flows that carried no payload either way (SYN floods, connect floods, port checks)
+        no_data = (flows.orig_payload == 0) & (flows.resp_payload == 0)
+        empty = ((flows.proto == 6) & no_data).tolist()
         for k, (oh, ol, rh, rl, proto, port, opk, rpk, pk, by, t0, t1, ok) in enumerate(cols):
             orig = ip_from_words(oh, ol)
             resp = ip_from_words(rh, rl)
@@ -208,6 +226,8 @@ class Ledger:
                 # UDP between two equal ports (BACnet 47808, NTP 123): who serves is not shown
                 # by the flow's direction; the protocol's activities say it instead.
                 continue
+            if empty[k]:
+                self._empty_connection(orig, resp, port, t0, t1, ok)
             if not ok:
                 pr = self.probes.get(orig)
                 if pr is None:
@@ -236,6 +256,23 @@ class Ledger:
             conv.packets += pk
             conv.bytes += by
             conv.last_ts = max(conv.last_ts, t1)
+
+    def _empty_connection(
+        self, client: str, server: str, port: int, t0: float, t1: float, answered: bool
+    ) -> None:
+        key = (client, server, port)
+        ec = self.empty.get(key)
+        if ec is None:
+            # A scanner's probes are empty connections too: one key each, capped per client.
+            keys = self._empty_keys.get(client, 0)
+            if keys >= MAX_PEERS:
+                return
+            self._empty_keys[client] = keys + 1
+            ec = self.empty[key] = EmptyConnections(first_ts=t0, last_ts=t1)
+        ec.flows += 1
+        ec.answered += answered
+        ec.first_ts = min(ec.first_ts, t0)
+        ec.last_ts = max(ec.last_ts, t1)
 
     def _traffic(
         self, ip: str, peer: str, packets: int, nbytes: int, t0: float, t1: float, sent: int

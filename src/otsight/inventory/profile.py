@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from .ledger import Ledger
+from .facts.arp import BINDING as ARP_BINDING
+from .facts.arp import SOURCE as ARP_SOURCE
+from .ledger import EmptyConnections, Ledger, ObservationTally
 from .resolve import Resolution, is_unicast_ip, subject_asset
 
 
@@ -36,6 +38,11 @@ class Profile:
     arp_targets: int = 0  # distinct addresses it asked ARP for (hundreds: a sweep)
     probed_hosts: int = 0  # distinct addresses it tried that did not answer
     probed_ports: int = 0
+    # address -> (its owner's MAC, ARP messages): addresses it stated as its own in ARP while
+    # the device owning them went on stating them too (spoofing, not a hand-over)
+    arp_claims: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # (server, port) -> TCP connections it opened there that carried no data either way
+    empty_connections: dict[tuple[str, int], EmptyConnections] = field(default_factory=dict)
 
     def serves_any(self, *protocols: str) -> int:
         """Distinct clients over the given protocols."""
@@ -100,6 +107,11 @@ def build_profiles(
         if prober is not None:
             profiles[prober].probed_hosts += len(pr.targets)
             profiles[prober].probed_ports = max(profiles[prober].probed_ports, len(pr.ports))
+    for (client_ip, server_ip, port), ec in ledger.empty.items():
+        caid = res.by_ip.get(client_ip)
+        if caid is not None:
+            profiles[caid].empty_connections[(server_ip, port)] = ec
+    _arp_claims(ledger, res, profiles)
     for (server_ip, transport, port), pt in ledger.ports.items():
         said = res.by_ip.get(server_ip)
         if said is not None:
@@ -110,3 +122,41 @@ def build_profiles(
             if caid is not None:
                 profiles[caid].client_ports[(transport, port)] += 1
     return profiles
+
+
+def _arp_claims(ledger: Ledger, res: Resolution, profiles: dict[str, Profile]) -> None:
+    """Addresses a device stated as its own in ARP that belong to another device (resolution
+    gave them to it), which stated them in ARP during the same time: two devices answering for
+    one address at once. Not counted: routers (proxy ARP), a device with no address of its own
+    besides the claimed one (a duplicate or a replacement), claims that do not overlap the
+    owner's (an address handed over, a cluster's failover)."""
+    stated: dict[str, dict[str, ObservationTally]] = {}  # ip -> mac -> ARP sender tally
+    for (subject, attribute, value, source), tally in ledger.observations.items():
+        # A sender MAC that is not the frame's source (mismatch) says nothing of that frame's
+        # sender: only first-hand statements count.
+        if (
+            attribute == "ip"
+            and source == ARP_SOURCE
+            and subject[0] == "mac"
+            and tally.reliability >= ARP_BINDING
+        ):
+            stated.setdefault(value, {})[subject[1]] = tally
+    for ip, by_mac in stated.items():
+        owner = res.by_ip.get(ip)
+        if owner is None or len(by_mac) < 2:
+            continue
+        owner_macs = [m for m in res.identities[owner].macs if m in by_mac]
+        if not owner_macs:
+            continue
+        own_first = min(by_mac[m].first_ts for m in owner_macs)
+        own_last = max(by_mac[m].last_ts for m in owner_macs)
+        for mac, tally in by_mac.items():
+            claimer = res.by_mac.get(mac)
+            if claimer is None or claimer == owner:
+                continue
+            ident = res.identities[claimer]
+            if ident.is_router or all(x == ip for x in ident.ips):
+                continue
+            if tally.first_ts > own_last or tally.last_ts < own_first:
+                continue
+            profiles[claimer].arp_claims[ip] = (owner_macs[0], tally.count)
