@@ -1,9 +1,12 @@
-"""The bundled lab capture (examples/lab-mixed: recon, MITM, manipulation on a whole plant)
-scored against its truth, and detection is deterministic."""
+"""The bundled lab captures scored against their truth (examples/lab-mixed: recon, MITM,
+manipulation on a whole plant; lab-manipulation, lab-mitm, lab-dos: one attack on a small
+plant each), and detection is deterministic."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from otsight.detect.evaluate import load_truth, score
 from otsight.detect.registry import create_detectors
@@ -47,3 +50,28 @@ def test_same_capture_twice_gives_identical_alerts() -> None:
     assert first.raw == second.raw
     assert first.incidents() == second.incidents()
     assert len({a.alert_id for a in first.alerts}) == len(first.alerts)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "kinds"),
+    [
+        ("manipulation", {"unknown-master-write", "modbus-listen-only"}),
+        ("mitm", {"arp-spoofing"}),
+        ("dos", {"connection-flood"}),
+    ],
+)
+def test_each_small_scenario_is_detected_without_false_alerts(
+    scenario: str, kinds: set[str]
+) -> None:
+    folder = EXAMPLE.parent / f"lab-{scenario}"
+    truth = load_truth(folder / "truth.json")
+    stage = detect([folder / "capture.pcap"], create_detectors())
+    result = score(truth, stage.alerts, stage.raw)
+    print(f"\nlab-{scenario}: recall {result.recall}, precision {result.precision}, median TTD "
+          f"{result.median_ttd_s} s, false {len(result.false_alerts)}")
+    assert result.recall == 1.0
+    assert result.precision == 1.0
+    assert result.false_alerts == ()
+    assert result.median_ttd_s is not None
+    assert result.median_ttd_s < 2.0
+    assert kinds <= {kind for r in result.steps for kind in r.kinds}
