@@ -109,14 +109,12 @@ class Engine:
         self._early_gaps: dict[int, list[tuple[int, int, int]]] = {}
 
     # ------------------------------------------------------------------ batches
-    def process(self, batch: FrameBatch, table: PacketTable | None = None) -> None:
-        """Take one batch (``table``: its decoded packets, if decoded already)."""
+    def process(self, batch: FrameBatch) -> None:
         n = len(batch)
         if n == 0:
             return
         self.stats.packets += n
-        if table is None:
-            table = decode_batch(batch)
+        table = decode_batch(batch)
         overrides: dict[int, bytes] = {}
         frag_idx = np.nonzero(table.frag)[0]
         for fi in frag_idx:

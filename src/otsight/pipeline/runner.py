@@ -15,7 +15,6 @@ from ..decode.flows import FlowColumns
 from ..decode.view import BatchView
 from .engine import Engine, EngineConfig
 from .fanout import Fanout
-from .prefetch import decoded
 from .summary import InputReport, Summary
 
 log = logging.getLogger(__name__)
@@ -54,10 +53,9 @@ def analyze(
         report = InputReport(item.name)
         summary.inputs.append(report)
         try:
-            source = read_input(item, batch_frames, progress=_bind(progress, item))
-            for batch, table in decoded(source):
+            for batch in read_input(item, batch_frames, progress=_bind(progress, item)):
                 report.packets += len(batch)
-                engine.process(batch, table)
+                engine.process(batch)
         except CaptureError as exc:
             report.error = exc.reason
             errors.append(exc)
