@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from otsight.detect.rules.scan import ScanDetector, ScanOptions
+from otsight.detect.stage import DetectionStage
+from otsight.pipeline.assemble import build_stages, run_files
 from otsight.testing.packets import IPPROTO_UDP, ipv4, udp
 
 from .builders import ATK, HMI, PLC, T0, Capture, detect, kinds, mac_of
@@ -140,3 +142,48 @@ def test_memory_bounds_are_counted_skips(tmp_path: Path) -> None:
     detector = ScanDetector(ScanOptions(max_sources=10))
     stage = detect([cap.write(tmp_path / "many.pcap")], [detector])
     assert stage.dropped == {"scan": 20}
+
+
+def _scan_with_late_answers(cap: Capture, late: bool) -> None:
+    """12 SYNs to one port; each answered (SYN-ACK) 0.5 s or, if ``late``, 3 s after."""
+    for n in range(12):
+        t = 1.0 + n * 0.01
+        _syn(cap, t, ATK, _host(n), 50000 + n, 502)
+        _syn_ack(cap, t + (3.0 if late else 0.5), _host(n), ATK, 502, 50000 + n)
+    cap.ping(20.0, HMI, PLC)
+
+
+@pytest.mark.parametrize("batch_frames", [1, 5, 1 << 16])
+def test_an_answer_after_the_grace_time_is_a_failure_wherever_batches_end(
+    tmp_path: Path, batch_frames: int
+) -> None:
+    cap = Capture()
+    _scan_with_late_answers(cap, late=True)
+    stage = DetectionStage([ScanDetector()])
+    assert run_files([str(cap.write(tmp_path / "late.pcap"))], build_stages([stage]),
+                     batch_frames=batch_frames).ok
+    assert kinds(stage.alerts) == ["host-sweep"]
+    cap = Capture()
+    _scan_with_late_answers(cap, late=False)
+    stage = DetectionStage([ScanDetector()])
+    assert run_files([str(cap.write(tmp_path / "in-time.pcap"))], build_stages([stage]),
+                     batch_frames=batch_frames).ok
+    assert stage.alerts == []
+
+
+@pytest.mark.parametrize("batch_frames", [1, 3, 1 << 16])
+def test_a_retry_after_the_grace_time_is_a_new_probe(tmp_path: Path, batch_frames: int) -> None:
+    """Each of 6 hosts gets a SYN, no answer, and a retry 2 s later that is answered: the first
+    SYNs failed (6 hosts), whether or not a batch ended between SYN and retry."""
+    cap = Capture()
+    for n in range(6):
+        _syn(cap, 1.0 + n * 0.01, ATK, _host(n), 50000 + n, 502)
+    for n in range(6):
+        _syn(cap, 3.0 + n * 0.01, ATK, _host(n), 50000 + n, 502)
+        _syn_ack(cap, 3.001 + n * 0.01, _host(n), ATK, 502, 50000 + n)
+    cap.ping(20.0, HMI, PLC)
+    stage = DetectionStage([ScanDetector(ScanOptions(fast_hosts=6))])
+    assert run_files([str(cap.write(tmp_path / "retry.pcap"))], build_stages([stage]),
+                     batch_frames=batch_frames).ok
+    assert kinds(stage.alerts) == ["host-sweep"]
+    assert all("no answer" in e.detail for e in stage.alerts[0].evidence)

@@ -10,8 +10,9 @@ time (fast and slow). Crossing a window's threshold raises ``host-sweep`` when t
 at one or two ports/kinds across many hosts, ``port-scan`` otherwise (T0846); the source's
 windows then start over, so a long scan raises again and the deduplicator counts the repeats.
 
-The packet work is vectorised on batch columns (masks, one ``np.unique`` per batch); Python runs
-once per distinct probe of a source still below its threshold, and once per failure.
+The packet work is vectorised on batch columns (masks); Python then runs once per probe,
+answer or rejection, in packet order, so a probe's fate (answered in time, retried, failed) is the
+same wherever batches are cut.
 """
 
 from __future__ import annotations
@@ -201,97 +202,79 @@ class ScanDetector(Detector[ScanOptions]):
         self._now = max(self._now, float(ts.max()))
 
         probes = (tcp & (syn_ack == TCP_SYN)) | (icmp4 & (sport == 8)) | (icmp6 & (sport == 128))
-        if probes.any():
-            self._add_probes(view, probes, ts, frames)
         answers = (tcp & (syn_ack == (TCP_SYN | TCP_ACK))) | (icmp4 & (sport == 0)) | (
             icmp6 & (sport == 129)
         )
         rejects = tcp & ((flags & TCP_RST) != 0)
-        if self._sources and (answers.any() or rejects.any()):
-            self._add_answers(view, answers, rejects, ts)
         unreachable = (icmp4 & (sport == 3)) | (icmp6 & (sport == 1))
-        if unreachable.any():
-            self._add_unreachable(view, unreachable, ts, frames)
+        if probes.any() or unreachable.any() or (
+            self._sources and (answers.any() or rejects.any())
+        ):
+            self._in_order(view, probes, answers & ~rejects, rejects, unreachable, ts, frames)
         return self._decide()
-
     def finish(self) -> Iterable[Alert]:
         """End of input: a probe still unanswered gets no answer any more (decided, as live,
         at probe time + grace)."""
         return self._decide(everything=True)
 
     # ------------------------------------------------------------------ internals
-    def _add_probes(
+    def _in_order(
         self,
         view: BatchView,
-        mask: npt.NDArray[np.bool_],
-        ts: npt.NDArray[np.float64],
-        frames: npt.NDArray[np.int64],
-    ) -> None:
-        t = view.table
-        idx = np.flatnonzero(mask)
-        port = np.where(t.proto[idx] == PROTO_TCP, t.dport[idx], 0).astype(np.uint64)
-        keys = np.stack(
-            [t.src_hi[idx], t.src_lo[idx], t.dst_hi[idx], t.dst_lo[idx], port,
-             t.proto[idx].astype(np.uint64)],
-            axis=1,
-        )
-        _, first = np.unique(keys, axis=0, return_index=True)  # one probe per pair per batch
-        first.sort()
-        rows = idx[first]
-        cols = _rows(
-            t.src_hi[rows], t.src_lo[rows], t.dst_hi[rows], t.dst_lo[rows], port[first],
-            t.proto[rows], ts[rows], frames[rows], view.flow_ids[rows],
-        )
-        for shi, slo, dhi, dlo, p, pr, when, frame, flow in zip(*cols, strict=True):
-            self._probe((shi, slo), (dhi, dlo, p, pr), when, frame, flow or None)
-
-    def _add_answers(
-        self,
-        view: BatchView,
+        probes: npt.NDArray[np.bool_],
         answers: npt.NDArray[np.bool_],
         rejects: npt.NDArray[np.bool_],
-        ts: npt.NDArray[np.float64],
-    ) -> None:
-        t = view.table
-        for mask, rejected in ((answers, False), (rejects, True)):
-            idx = np.flatnonzero(mask)
-            if not len(idx):
-                continue
-            port = np.where(t.proto[idx] == PROTO_TCP, t.sport[idx], 0)
-            # answers travel target -> source; keep only sources being watched
-            watched = np.isin(t.dst_lo[idx], np.fromiter(
-                (h[1] for h in self._sources), dtype=np.uint64, count=len(self._sources)
-            ))
-            idx, port = idx[watched], port[watched]
-            cols = _rows(t.dst_hi[idx], t.dst_lo[idx], t.src_hi[idx], t.src_lo[idx], port,
-                         t.proto[idx], ts[idx])
-            for shi, slo, thi, tlo, p, pr, when in zip(*cols, strict=True):
-                self._answer((shi, slo), (thi, tlo, p, pr), when, "rejected (RST)"
-                             if rejected else None)
-
-    def _add_unreachable(
-        self,
-        view: BatchView,
-        mask: npt.NDArray[np.bool_],
+        unreachable: npt.NDArray[np.bool_],
         ts: npt.NDArray[np.float64],
         frames: npt.NDArray[np.int64],
     ) -> None:
+        """Probes, answers, rejections and ICMP errors one by one in packet order, so that
+        what a probe's fate is does not depend on where batches happen to be cut."""
+        t = view.table
+        # Answers and rejections travel target -> source: keep those to a watched source (one
+        # known already or probing in this batch).
+        back = np.flatnonzero(answers | rejects)
+        if back.size:
+            watched = np.fromiter((h[1] for h in self._sources), dtype=np.uint64,
+                                  count=len(self._sources))
+            watched = np.concatenate([watched, t.src_lo[probes]])
+            back = back[np.isin(t.dst_lo[back], watched)]
+        rows = np.sort(np.concatenate([np.flatnonzero(probes), back,
+                                       np.flatnonzero(unreachable)]))
+        if not rows.size:
+            return
+        tcp = t.proto[rows] == PROTO_TCP
+        out_port = np.where(tcp, t.dport[rows], 0)  # a probe's target port
+        in_port = np.where(tcp, t.sport[rows], 0)  # an answer's source port
+        cols = _rows(rows, probes[rows], rejects[rows], unreachable[rows], t.src_hi[rows],
+                     t.src_lo[rows], t.dst_hi[rows], t.dst_lo[rows], out_port, in_port,
+                     t.proto[rows], ts[rows], frames[rows], view.flow_ids[rows])
+        for (i, is_probe, rejected, icmp_error, shi, slo, dhi, dlo, dport, sport, proto, when,
+             frame, flow) in zip(*cols, strict=True):
+            if is_probe:
+                self._probe((shi, slo), (dhi, dlo, dport, proto), when, frame, flow or None)
+            elif icmp_error:
+                self._unreachable(view, i, when, frame)
+            else:
+                self._answer((dhi, dlo), (shi, slo, sport, proto), when,
+                             "rejected (RST)" if rejected else None)
+
+    def _unreachable(self, view: BatchView, i: int, ts: float, frame: int) -> None:
         """ICMP unreachable quotes the probe's headers: the target and port it was sent to."""
         t, batch = view.table, view.batch
-        for i in np.flatnonzero(mask).tolist():
-            start = int(batch.offset[i]) + int(t.pl_off[i])
-            quoted = bytes(batch.buf[start : start + max(0, int(t.pl_len[i]))])
-            inner = _quoted_probe(quoted, int(t.l3[i]) == L3_IPV6)
-            if inner is None:
-                continue
-            (shi, slo), pair = inner
-            source = self._sources.get((shi, slo))
-            probe = source.pending.pop(pair, None) if source is not None else None
-            if probe is None:
-                if pair[3] != PROTO_UDP:
-                    continue  # a TCP/ICMP probe we did not see: nothing to count
-                probe = _Probe(float(ts[i]), int(frames[i]), None)  # UDP probes: the reply
-            self._failures.append(_Failure((shi, slo), pair, probe, float(ts[i]), "unreachable"))
+        start = int(batch.offset[i]) + int(t.pl_off[i])
+        quoted = bytes(batch.buf[start : start + max(0, int(t.pl_len[i]))])
+        inner = _quoted_probe(quoted, int(t.l3[i]) == L3_IPV6)
+        if inner is None:
+            return
+        (shi, slo), pair = inner
+        source = self._sources.get((shi, slo))
+        probe = source.pending.pop(pair, None) if source is not None else None
+        if probe is None:
+            if pair[3] != PROTO_UDP:
+                return  # a TCP/ICMP probe we did not see: nothing to count
+            probe = _Probe(ts, frame, None)  # UDP probes: the error stands for the probe
+        self._failures.append(_Failure((shi, slo), pair, probe, ts, "unreachable"))
 
     def _probe(self, source: Host, pair: Pair, ts: float, frame: int, flow: int | None) -> None:
         state = self._sources.get(source)
@@ -300,8 +283,14 @@ class ScanDetector(Detector[ScanOptions]):
                 self.dropped += 1
                 return
             state = self._sources[source] = _Source(self.options)
-        if pair in state.pending:
-            return
+        waiting = state.pending.get(pair)
+        if waiting is not None:
+            if ts - waiting.ts <= self.options.grace_s:
+                return  # a retry of a probe still waiting for its answer
+            del state.pending[pair]  # that one failed before this retry was sent
+            self._failures.append(
+                _Failure(source, pair, waiting, waiting.ts + self.options.grace_s, "no answer")
+            )
         if len(state.pending) >= self.options.max_pending:
             self.dropped += 1
             return
@@ -314,7 +303,12 @@ class ScanDetector(Detector[ScanOptions]):
         if state is None:
             return
         probe = state.pending.pop(pair, None)
-        if probe is not None and rejected:
+        if probe is None:
+            return
+        grace = self.options.grace_s
+        if ts - probe.ts > grace:  # too late: it had failed by then, whatever the answer
+            self._failures.append(_Failure(source, pair, probe, probe.ts + grace, "no answer"))
+        elif rejected:
             self._failures.append(_Failure(source, pair, probe, ts, rejected))
 
     def _expire(self, everything: bool = False) -> None:
