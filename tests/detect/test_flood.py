@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from otsight.detect.rules.flood import FloodDetector, FloodOptions
+from otsight.detect.stage import DetectionStage
+from otsight.pipeline.assemble import build_stages, run_files
 
 from .builders import ATK, EWS, HMI, PLC, T0, Capture, detect, kinds, modbus_poll
 
@@ -84,3 +86,22 @@ def test_packet_flood_and_one_alert_per_episode(tmp_path: Path) -> None:
     assert kinds(raw) == ["packet-flood", "packet-flood"]  # two episodes, re-armed in between
     assert [round(a.ts - T0) for a in raw] == [10, 30]
     assert raw[0].src_ip == ATK
+
+
+def test_floods_are_judged_the_same_wherever_batches_are_cut(tmp_path: Path) -> None:
+    """A flood slow enough that each second, cut in pieces, falls under the tracking floor:
+    the pieces of a second add up, so every batch size sees the same alert."""
+    cap = Capture()
+    _normal(cap, 20)
+    for n in range(120):  # 15 a second for 8 s to another service: 75 per window, no flood
+        cap.tcp(10.0 + n / 15.0, ATK, PLC, 40000 + n, 102, flags="S")
+    _connections(cap, 30.0, 240, 8.0, src=EWS)  # 30 a second: crosses 100 in the 4th second
+    path = cap.write(tmp_path / "slow-flood.pcap")
+    seen = []
+    for batch_frames in (3, 10, 1 << 16):
+        stage = DetectionStage([FloodDetector(FloodOptions(floor_share=0.5))])
+        assert run_files([str(path)], build_stages([stage]), batch_frames=batch_frames).ok
+        seen.append([(a.alert_id, a.ts, a.detected_ts, a.src_ip, a.title) for a in stage.alerts])
+    assert len(seen[0]) == 1
+    assert seen[0][0][3] == EWS
+    assert seen[0] == seen[1] == seen[2]

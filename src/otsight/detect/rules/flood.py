@@ -95,6 +95,9 @@ class FloodDetector(Detector[FloodOptions]):
     def __init__(self, options: FloodOptions | None = None) -> None:
         super().__init__(options)
         self._rates: dict[tuple[str, tuple[int, ...]], _Rate] = {}
+        # Counts of the latest second of a key still below the tracking floor: a second cut by
+        # a batch boundary adds up as if it had come in one batch.
+        self._below: dict[tuple[str, tuple[int, ...]], tuple[int, int, float, int]] = {}
         self.dropped = 0
 
     def on_batch(self, view: BatchView) -> Iterable[Alert]:
@@ -131,7 +134,36 @@ class FloodDetector(Detector[FloodOptions]):
         starts = np.flatnonzero(np.r_[True, np.any(rows[1:] != rows[:-1], axis=1)])
         counts = np.diff(np.r_[starts, len(rows)])
         floor = opts.floor_share * minimum / opts.window_s
+        # A second cut by batch boundaries must be judged as if whole: the floor applies to
+        # the second's count so far (pieces below it are carried over), and once a second is
+        # tracked its later pieces are too. Only the batch's first second can continue an
+        # earlier batch's, and only its last one can go on into the next batch.
+        group_bucket = rows[starts, -1]
+        first, last = int(group_bucket.min()), int(group_bucket.max())
+        carried = np.zeros(len(starts), dtype=np.int64)
+        carried_from: dict[int, tuple[float, int]] = {}  # group -> (ts, frame) of its 1st piece
         keep_rows = counts >= floor
+        for n in np.flatnonzero(group_bucket == first).tolist():
+            key = tuple(int(v) for v in rows[starts[n], :-1])
+            held = self._below.pop((kind, key), None)
+            if held is not None and held[0] == first:
+                carried[n] = held[1]
+                carried_from[n] = (held[2], held[3])
+            tracked = self._rates.get((kind, key))
+            if tracked is not None and tracked.recent and tracked.recent[-1][0] == first:
+                keep_rows[n] = True
+        if self._below:
+            self._below = {k: v for k, v in self._below.items() if k[0] != kind or v[0] >= last}
+        keep_rows |= counts + carried >= floor
+        for n in np.flatnonzero(~keep_rows & (group_bucket == last)).tolist():
+            start = int(starts[n])
+            key = tuple(int(v) for v in rows[start, :-1])
+            piece_ts, piece_frame = carried_from.get(
+                n, (float(ts_ns[start]) / 1e9, view.batch.first_frame + int(idx[start]))
+            )
+            self._below[(kind, key)] = (last, int(counts[n] + carried[n]), piece_ts, piece_frame)
+        if len(self._below) > 2 * opts.max_destinations:
+            self._below.clear()  # memory bound: forget partial seconds rather than grow
         if not keep_rows.any():
             return []
         keep = 0.5 ** (1.0 / opts.half_life_s)
@@ -143,6 +175,9 @@ class FloodDetector(Detector[FloodOptions]):
         for start in chosen.tolist():
             n = int(np.searchsorted(starts, start, side="right"))
             count = int(counts[n - 1])
+            extra = int(carried[n - 1])
+            frame = view.batch.first_frame + int(idx[start])
+            first_ts, first_frame = carried_from.get(n - 1, (float(ts_ns[start]) / 1e9, frame))
             key = tuple(int(v) for v in rows[start, :-1])
             b = int(rows[start, -1])
             state = self._rates.get((kind, key))
@@ -155,15 +190,16 @@ class FloodDetector(Detector[FloodOptions]):
             threshold = max(float(minimum), opts.factor * state.rate(min_weight) * opts.window_s)
             if state.flooding and state.total < threshold / 2:
                 state.flooding = False  # the episode is over (judged before this bucket)
+            state.total += extra  # earlier batches' part of this second, below the floor then
             before = state.total
-            frame = view.batch.first_frame + int(idx[start])
-            state.recent.append((b, count, float(ts_ns[start]) / 1e9, frame))
+            state.recent.append((b, count + extra, first_ts, first_frame))
             state.total += count
             if not state.flooding and state.total >= threshold:
                 state.flooding = True
-                crossing = start + max(0, min(count - 1, int(np.ceil(threshold)) - before - 1))
-                alerts.append(self._alert(view, kind, key, state, int(idx[crossing]),
-                                          idx[start : start + count], threshold))
+                at = max(0, min(count - 1, int(np.ceil(threshold)) - before - 1))
+                alerts.append(self._alert(view, kind, key, state, int(idx[start + at]),
+                                          idx[start : start + at + 1], threshold,
+                                          before + at + 1))
         return alerts
 
     def _alert(
@@ -175,7 +211,9 @@ class FloodDetector(Detector[FloodOptions]):
         crossing: int,
         bucket_rows: npt.NDArray[np.intp],
         threshold: float,
+        seen: int,
     ) -> Alert:
+        """``seen``: how many had come in the window when the threshold was reached."""
         t, batch = view.table, view.batch
         _, _, first_ts, first_frame = state.recent[0]
         dst = ip_from_words(key[0], key[1])
@@ -189,11 +227,11 @@ class FloodDetector(Detector[FloodOptions]):
         what = "connection attempts" if kind == "connection-flood" else "packets"
         window = self.options.window_s
         title = f"{'Connection' if kind == 'connection-flood' else 'Packet'} flood on {target}: " \
-            f"{state.total} {what} in {window} s"
+            f"{seen} {what} in {window} s"
         keep = 0.5 ** (1.0 / self.options.half_life_s)
         usual = f"{state.rate(1.0 - keep**self.options.min_history_s):.1f}/s"
         explanation = (
-            f"{target} received {state.total} {what} within {window} s, "
+            f"{target} received {seen} {what} within {window} s, "
             f"{'from ' + src + ' mostly' if src else f'from {len(uniq)} sources'}; its usual "
             f"rate is {usual} (threshold {threshold:.0f}): a flood like this exhausts the "
             "device's connections or CPU, and controllers stop serving their masters (denial "
