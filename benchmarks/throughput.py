@@ -3,15 +3,16 @@
 Usage::
 
     .venv/bin/python benchmarks/throughput.py [--packets 1000000] [--runs 3] [--json]
-        [--otsight "CMD"] [--modes l4,dissect,events] [--no-cold] [--no-tshark]
+        [--otsight "CMD"] [--modes l4,dissect,alerts,events] [--no-cold] [--no-tshark]
 
 The capture comes from :mod:`otsight.testing.synth` and is kept under ``benchmarks/data/``
 (git-ignored); it is reused when its parameters and the generator's source are unchanged.
 
-otsight runs in three modes, each one row, each compared with tshark in the same run:
+otsight runs in four modes, each one row, each compared with tshark in the same run:
 
 - ``l4``: ``otsight analyze`` (L2-L4: decoding, flows, TCP reassembly, summary);
 - ``dissect``: ``otsight analyze --dissect`` (every dissector on, events counted per protocol);
+- ``alerts``: ``otsight analyze --alerts`` (every dissector on, the default detectors);
 - ``events``: ``otsight analyze --events /dev/null`` (every dissector on, every event written
   as ECS JSON).
 
@@ -57,6 +58,7 @@ WARMUP_PACKETS = 2000
 MODES: dict[str, tuple[str, list[str]]] = {
     "l4": ("otsight analyze (L2-L4)", []),
     "dissect": ("otsight analyze --dissect (all dissectors, events counted)", ["--dissect"]),
+    "alerts": ("otsight analyze --alerts (all dissectors, default detectors)", ["--alerts"]),
     "events": (
         "otsight analyze --events /dev/null (all dissectors, ECS JSON)",
         ["--events", os.devnull],
@@ -349,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         "else this python -m otsight.cli)",
     )
     parser.add_argument(
-        "--modes", default="l4,dissect,events",
+        "--modes", default="l4,dissect,alerts,events",
         help=f"comma-separated otsight modes, from {', '.join(MODES)}",
     )
     parser.add_argument("--no-cold", action="store_true", help="skip the empty-cache runs")
