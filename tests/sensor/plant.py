@@ -130,11 +130,46 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
+STATUS_COLUMNS = (
+    "name",
+    "host",
+    "interface",
+    "state",
+    "started_at",
+    "updated_at",
+    "last_checkpoint_at",
+    "uptime_s",
+    "captured",
+    "processed",
+    "kernel_received",
+    "kernel_dropped",
+    "queue_bytes",
+    "queue_peak_bytes",
+    "queue_waits",
+    "settings",
+    "counters",
+)
+
+
 def status_state(db: Path) -> dict[str, Any]:
-    """The sensor's status row (``baselines``, kind sensor-status)."""
-    found = rows(db, "select state from baselines where kind = 'sensor-status'")
+    """The sensor's status row (``sensors``), its JSON columns decoded; there is one only."""
+    found = rows(db, f"select {', '.join(STATUS_COLUMNS)} from sensors")
     assert len(found) == 1, found
-    state: dict[str, Any] = json.loads(found[0][0])
+    state = dict(zip(STATUS_COLUMNS, found[0], strict=True))
+    state["settings"] = json.loads(state["settings"])
+    state["counters"] = json.loads(state["counters"])
+    # The figures in their own columns are the counters' own.
+    for figure in (
+        "uptime_s",
+        "captured",
+        "processed",
+        "kernel_received",
+        "kernel_dropped",
+        "queue_bytes",
+        "queue_peak_bytes",
+        "queue_waits",
+    ):
+        assert state[figure] == state["counters"][figure], figure
     return state
 
 

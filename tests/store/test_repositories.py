@@ -18,6 +18,7 @@ from otsight.store import (
     save_baseline,
     save_conversations,
     save_events,
+    save_sensor_status,
     transaction,
 )
 from otsight.store.models import (
@@ -31,7 +32,9 @@ from otsight.store.models import (
     BaselineRow,
     ConversationRow,
     EventRow,
+    SensorRow,
 )
+from otsight.store.queries import get_sensor, list_sensors
 from otsight.store.triage import change_status, get_alert
 
 from .factories import alert, conversation, hmi, modbus_write, plc
@@ -287,6 +290,86 @@ def test_baseline_keeps_its_creation_time(sessions: sessionmaker[Session]) -> No
         )
     with pytest.raises(Invalid, match="give a JSON state"), transaction(sessions) as s:
         save_baseline(s, "empty")
+
+
+def _counters(interface: str, **figures: Any) -> dict[str, Any]:
+    base = {"interface": interface, "uptime_s": 1.5, "captured": 10, "processed": 9}
+    return {**base, "kernel_dropped": 0, "flows_live": 2, **figures}
+
+
+def test_sensor_status_is_replaced_in_place(sessions: sessionmaker[Session]) -> None:
+    settings = {"interface": "eth1", "filter": None, "checkpoint_s": 5.0}
+    with transaction(sessions) as s:
+        save_sensor_status(
+            s,
+            "sensor:hub:eth1",
+            state="running",
+            counters=_counters("eth1"),
+            started_at=100.0,
+            settings=settings,
+            host="hub",
+            now=101.0,
+        )
+    with transaction(sessions) as s:
+        save_sensor_status(
+            s,
+            "sensor:hub:eth1",
+            state="stopped",
+            counters=_counters("eth1", captured=2**40, kernel_dropped=3, queue_peak_bytes=4096),
+            started_at=100.0,
+            settings=settings,
+            host="hub",
+            last_checkpoint_at=150.0,
+            now=160.0,
+        )
+        save_sensor_status(
+            s,
+            "sensor:edge:eth0",
+            state="running",
+            counters=_counters("eth0"),
+            started_at=5.0,
+            now=6.0,
+        )
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(SensorRow)) == 2
+        row = get_sensor(s, "sensor:hub:eth1")
+        assert row is not None
+        assert (row.host, row.interface, row.state) == ("hub", "eth1", "stopped")
+        assert (row.started_at, row.updated_at, row.last_checkpoint_at) == (100.0, 160.0, 150.0)
+        assert (row.uptime_s, row.captured, row.processed) == (1.5, 2**40, 9)
+        assert (row.kernel_received, row.kernel_dropped) == (0, 3)  # missing counters: 0
+        assert (row.queue_bytes, row.queue_peak_bytes, row.queue_waits) == (0, 4096, 0)
+        assert row.settings == settings
+        assert row.counters == _counters(
+            "eth1", captured=2**40, kernel_dropped=3, queue_peak_bytes=4096
+        )
+        assert [r.name for r in list_sensors(s)] == ["sensor:edge:eth0", "sensor:hub:eth1"]
+        edge = get_sensor(s, "sensor:edge:eth0")
+        assert edge is not None
+        assert (edge.host, edge.interface, edge.settings, edge.last_checkpoint_at) == (
+            None,
+            "eth0",
+            {},
+            None,
+        )
+        assert get_sensor(s, "sensor:nowhere:eth9") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "state", "counters", "message"),
+    [
+        ("", "running", {}, "sensor name"),
+        ("x" * 129, "running", {}, "at most 128"),
+        ("sensor:a:b", "", {}, "give its state"),
+        ("sensor:a:b", "running", {"captured": "many"}, "captured must be an integer"),
+        ("sensor:a:b", "running", {"uptime_s": None}, "uptime_s must be a number"),
+    ],
+)
+def test_invalid_sensor_status_is_refused(
+    sessions: sessionmaker[Session], name: str, state: str, counters: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(Invalid, match=message), transaction(sessions) as s:
+        save_sensor_status(s, name, state=state, counters=counters, started_at=0.0)
 
 
 def test_conversations_from_flows_fold_by_endpoints_and_service() -> None:

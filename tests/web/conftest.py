@@ -15,6 +15,7 @@ from otsight.store import (
     save_baseline,
     save_conversations,
     save_events,
+    save_sensor_status,
     transaction,
 )
 from otsight.store.users import add_user, create_token
@@ -22,6 +23,7 @@ from otsight.web import create_app
 from store.factories import BACKENDS, alert, conversation, db_url, hmi, modbus_write, plc
 
 ROLES = ("viewer", "analyst", "admin")
+SENSOR = "sensor:site-a:eth1"
 
 
 @dataclass
@@ -46,6 +48,28 @@ def make_api(url: str) -> Iterator[Api]:
         save_events(s, [modbus_write(1), modbus_write(2)], source="capture-a")
         save_baseline(s, "comms", kind="communication", state={"pairs": 2}, now=5.0)
         save_baseline(s, "model", kind="anomaly", blob=b"\x01\x02\x03", now=6.0)
+        save_sensor_status(
+            s,
+            SENSOR,
+            state="running",
+            counters={
+                "interface": "eth1",
+                "uptime_s": 60.0,
+                "captured": 1000,
+                "processed": 990,
+                "kernel_received": 1002,
+                "kernel_dropped": 2,
+                "queue_bytes": 4096,
+                "queue_peak_bytes": 65536,
+                "queue_waits": 1,
+                "flows_live": 7,
+            },
+            started_at=10.0,
+            settings={"interface": "eth1", "filter": None, "checkpoint_s": 5.0},
+            host="site-a",
+            last_checkpoint_at=68.0,
+            now=70.0,
+        )
     with TestClient(app) as client:
         yield Api(client, tokens)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from otsight.store import transaction
+from otsight.store.migrate import head_revision
 from otsight.store.users import revoke_token
 
 from .conftest import Api
@@ -23,6 +24,8 @@ ENDPOINTS: list[tuple[str, str, object, str]] = [
     ("GET", "/api/incidents", None, "viewer"),
     ("GET", "/api/baselines", None, "viewer"),
     ("GET", "/api/baselines/comms", None, "viewer"),
+    ("GET", "/api/sensors", None, "viewer"),
+    ("GET", "/api/sensors/sensor:site-a:eth1", None, "viewer"),
     ("GET", "/api/stats", None, "viewer"),
     ("GET", "/api/stats/alerts-over-time", None, "viewer"),
     ("POST", f"/api/alerts/{A1}/acknowledge", None, "analyst"),
@@ -65,7 +68,10 @@ def test_roles_below_the_lowest_get_403_and_the_rest_get_through(
 
 
 def test_health_needs_no_token(api: Api) -> None:
-    assert api.client.get("/api/health").json() == {"status": "ok", "schema_revision": "0001"}
+    assert api.client.get("/api/health").json() == {
+        "status": "ok",
+        "schema_revision": head_revision(),
+    }
 
 
 def test_a_revoked_token_stops_working(api: Api) -> None:

@@ -1,10 +1,10 @@
-"""Baselines, stats, alerts over time, the audit log and the OpenAPI schema."""
+"""Baselines, sensors, stats, alerts over time, the audit log and the OpenAPI schema."""
 
 from __future__ import annotations
 
 import hashlib
 
-from .conftest import Api
+from .conftest import SENSOR, Api
 
 
 def test_baselines_list_detail_and_admin_delete(api: Api) -> None:
@@ -28,6 +28,44 @@ def test_baselines_list_detail_and_admin_delete(api: Api) -> None:
     assert entry["total"] == 1
     assert entry["items"][0]["before"]["name"] == "comms"
     assert entry["items"][0]["actor"] == "admin"
+
+
+def test_sensors_list_and_detail(api: Api) -> None:
+    h = api.auth("viewer")
+    listed = api.client.get("/api/sensors", headers=h).json()
+    assert listed == [
+        {
+            "name": SENSOR,
+            "host": "site-a",
+            "interface": "eth1",
+            "state": "running",
+            "started_at": 10.0,
+            "updated_at": 70.0,
+            "last_checkpoint_at": 68.0,
+            "uptime_s": 60.0,
+            "captured": 1000,
+            "processed": 990,
+            "kernel_received": 1002,
+            "kernel_dropped": 2,
+            "queue_bytes": 4096,
+            "queue_peak_bytes": 65536,
+            "queue_waits": 1,
+        }
+    ]
+    one = api.client.get(f"/api/sensors/{SENSOR}", headers=h).json()
+    assert one == {
+        **listed[0],
+        "settings": {"interface": "eth1", "filter": None, "checkpoint_s": 5.0},
+        "counters": one["counters"],
+    }
+    assert (one["counters"]["flows_live"], one["counters"]["kernel_dropped"]) == (7, 2)
+    r = api.client.get("/api/sensors/sensor:elsewhere:eth0", headers=h)
+    assert (r.status_code, r.json()["detail"]) == (404, "sensor 'sensor:elsewhere:eth0' not found")
+    # Sensor status is no longer a baseline.
+    assert [b["name"] for b in api.client.get("/api/baselines", headers=h).json()] == [
+        "comms",
+        "model",
+    ]
 
 
 def test_stats_and_alerts_over_time(api: Api) -> None:

@@ -5,8 +5,8 @@ Exit codes: 0 after a stop by SIGTERM or SIGINT (the store written, the final co
 service manager restarts it; 2 for a bad option, filter, detector config or database.
 
 The counters are logged on stderr every ``--stats-every`` seconds and at exit, whatever
-``--verbose`` says (they are how an operator sees a sensor keep up), and stored as the status
-row ``sensor:HOST:INTERFACE`` (``GET /api/baselines/{name}``).
+``--verbose`` says (they are how an operator sees a sensor keep up), and stored as the row
+``sensor:HOST:INTERFACE`` of the ``sensors`` table (``GET /api/sensors/{name}``).
 """
 
 from __future__ import annotations

@@ -5,24 +5,34 @@ It is an :class:`~otsight.core.plugins.Observer`: every event is turned into fac
 address bindings; every ended flow adds answered ports and conversations. Assets are resolved
 from that state on demand (:meth:`InventoryBuilder.assets`), at checkpoints in packet time (to
 report changes while a live capture runs) and at the end.
+
+A later stage that wants the events with activities of some categories (the store sink keeps
+writes, program transfers and logins) asks with :meth:`InventoryBuilder.keep_notes` and reads the
+builder's verdict on the event it just folded (:meth:`~InventoryBuilder.noted`,
+:meth:`~InventoryBuilder.noted_in`) instead of computing the event's facts a second time.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from ..core.events import BaseEvent, EventBatch
 from ..core.types import mac_to_str
 from ..decode.flows import FlowColumns
 from ..decode.view import BatchView
 from ..protocols.modbus.batch import ModbusBatch
+from ..protocols.modbus.kernel import REQUEST
 from .addresses import AddressBook
 from .attributes import choose
 from .changes import AssetChange, ChangeTracker
 from .classify import classify
 from .facts import facts_of
-from .facts.modbus import fold_modbus
+from .facts.modbus import CATEGORIES, fold_modbus
 from .ledger import Conversation, Ledger
 from .model import Activity, Asset, Evidence, Service
 from .oui import OuiRegistry
@@ -61,16 +71,27 @@ class InventoryBuilder:
         ) = None
         self._version = 0
         self.facts = 0
+        # Events of note (keep_notes): the categories asked for, and the verdict on the event
+        # (or columnar batch: its rows of note) folded last.
+        self._note_categories: frozenset[str] = frozenset()
+        self._judged: BaseEvent | None = None
+        self._noteworthy = False
+        self._judged_batch: tuple[ModbusBatch, npt.NDArray[np.int64]] | None = None
 
     # ------------------------------------------------------------------ Observer
     def on_event(self, event: BaseEvent) -> None:
+        noteworthy = False
         for fact in facts_of(event):
             if isinstance(fact, Activity):
                 self.ledger.act(fact)
+                if fact.category in self._note_categories:
+                    noteworthy = True
             else:
                 self.ledger.observe(fact)
             self.facts += 1
         self._version += 1
+        self._judged = event
+        self._noteworthy = noteworthy
 
     def on_events(self, batch: EventBatch) -> None:
         """A columnar batch: Modbus polling is folded per (flow, direction, function) with
@@ -78,9 +99,52 @@ class InventoryBuilder:
         if isinstance(batch, ModbusBatch):
             fold_modbus(self.ledger, batch)
             self._version += 1
+            if self._note_categories:
+                self._judged_batch = (batch, self._modbus_rows_of_note(batch))
             return
         for event in batch.events():
             self.on_event(event)
+
+    # ------------------------------------------------------------------ events of note
+    def keep_notes(self, categories: frozenset[str]) -> None:
+        """From now on, judge each event folded: has it an activity of one of ``categories``?
+
+        One consumer's categories (a second call replaces them). The verdict concerns the event
+        (or columnar batch) folded last only, so the consumer must be an observer after this
+        builder (:meth:`noted` and :meth:`noted_in` say None for any other event)."""
+        self._note_categories = frozenset(categories)
+        self._judged = None
+        self._judged_batch = None
+
+    def noted(self, event: BaseEvent) -> bool | None:
+        """Whether ``event`` has an activity of the categories given to :meth:`keep_notes`,
+        if it is the event this builder folded last (else None: judge it yourself)."""
+        if event is self._judged and self._note_categories:
+            return self._noteworthy
+        return None
+
+    def noted_in(self, batch: EventBatch) -> Sequence[BaseEvent] | None:
+        """The events of ``batch`` with an activity of the categories given to
+        :meth:`keep_notes`, in order, if it is the columnar batch this builder folded last (else
+        None: judge its events yourself)."""
+        judged = self._judged_batch
+        if judged is None or judged[0] is not batch or not self._note_categories:
+            return None
+        rows = judged[1]
+        return batch.subset(rows).events() if rows.shape[0] else ()
+
+    def _modbus_rows_of_note(self, batch: ModbusBatch) -> npt.NDArray[np.int64]:
+        """Rows of the requests whose category (as :func:`fold_modbus` counts them) is of note.
+
+        Responses of the batch path carry no facts, and its functions (FC 1-6, 15, 16) take
+        none of the per-event refinements of FC 8, 43 and 90."""
+        c = batch.columns
+        requests = c["kind"] == REQUEST
+        codes = np.unique(c["fc"][requests]).tolist()
+        chosen = [fc for fc in codes if CATEGORIES.get(fc, "other") in self._note_categories]
+        if not chosen:
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(requests & np.isin(c["fc"], chosen)).astype(np.int64)
 
     def on_batch(self, view: BatchView) -> None:
         self.book.add(view)

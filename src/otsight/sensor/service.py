@@ -101,6 +101,7 @@ class Sensor:
         self._started = clock()
         self._dirty = False
         self._next_checkpoint = -math.inf
+        self._last_checkpoint_at: float | None = None  # wall clock (time.time) of the last save
         self._next_stats = math.inf
         self._assets = 0
 
@@ -187,6 +188,7 @@ class Sensor:
     def checkpoint(self) -> None:
         """Write everything found so far (assets, conversations, alerts, incidents, notes)."""
         self.sink.save()
+        self._last_checkpoint_at = time.time()
         self._assets = len(self.inventory.assets())  # cached by the save: costs nothing
         self._dirty = False
 
@@ -202,6 +204,7 @@ class Sensor:
             self.writer.close()
         except BatchFailed as exc:
             log.error("store: %s", exc)
+        self._last_checkpoint_at = time.time()
         self._assets = len(self.inventory.assets())
         self.report()
 
@@ -245,5 +248,5 @@ class Sensor:
         """Log the counters and store them as the sensor's status row."""
         counters = self.counters()
         log.info("%s", counters.line())
-        self.status.write(counters, self.state)
+        self.status.write(counters, self.state, self._last_checkpoint_at)
         return counters

@@ -1,9 +1,10 @@
 """The sensor's counters in the store, so the API shows whether a sensor is alive and keeping up.
 
-There is no sensors table yet; the status is one JSON row of the ``baselines`` table (kind
-``sensor-status``, name ``sensor:HOST:INTERFACE``), replaced in place at every report: one
-cheap upsert per report, readable through ``GET /api/baselines/{name}``. A proper table (and a
-hub view of many sensors) can replace it without changing what the sensor counts.
+The status is one row of the ``sensors`` table (name ``sensor:HOST:INTERFACE``), replaced in
+place at every report: one cheap upsert per report, readable through ``GET /api/sensors`` and
+``GET /api/sensors/{name}``. Its state, when it started, when it last wrote the store, how it
+was started, and its counters (the figures that say whether it keeps up as columns, all of them
+as JSON).
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..store.db import transaction
-from ..store.repositories import save_baseline
+from ..store.repositories import save_sensor_status
 from .counters import SensorCounters
 
 log = logging.getLogger(__name__)
-
-STATUS_KIND = "sensor-status"
 
 
 def status_name(interface: str, host: str | None = None) -> str:
@@ -37,21 +36,28 @@ class StatusWriter:
     ) -> None:
         self._sessions = sessions
         self.name = name
+        self.host = socket.gethostname()
         self.settings = settings
         self.started_at = time.time()
         self.failures = 0
 
-    def write(self, counters: SensorCounters, state: str) -> bool:
-        doc = {
-            "state": state,
-            "updated_at": time.time(),
-            "started_at": self.started_at,
-            "settings": self.settings,
-            "counters": counters.to_dict(),
-        }
+    def write(
+        self, counters: SensorCounters, state: str, last_checkpoint_at: float | None = None
+    ) -> bool:
+        """Store ``counters`` and ``state`` (and when the store was last written, wall clock)."""
         try:
             with transaction(self._sessions) as session:
-                save_baseline(session, self.name, kind=STATUS_KIND, state=doc)
+                save_sensor_status(
+                    session,
+                    self.name,
+                    state=state,
+                    counters=counters.to_dict(),
+                    started_at=self.started_at,
+                    settings=self.settings,
+                    interface=counters.interface,
+                    host=self.host,
+                    last_checkpoint_at=last_checkpoint_at,
+                )
         except Exception as exc:  # the database gone: the capture goes on
             self.failures += 1
             log.warning("sensor status not stored: %s", exc)

@@ -17,6 +17,7 @@ from .repositories import (
     save_baseline,
     save_conversations,
     save_events,
+    save_sensor_status,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "save_baseline",
     "save_conversations",
     "save_events",
+    "save_sensor_status",
     "session_factory",
     "transaction",
     "upgrade",

@@ -287,6 +287,35 @@ class BaselineRow(Base):
     updated_at: Mapped[float] = mapped_column(Double)
 
 
+class SensorRow(Base):
+    """A live sensor's status: how it was started, its state and its latest counters.
+
+    One row per sensor (``name``: ``sensor:HOST:INTERFACE``), replaced in place at every report.
+    The figures that say whether it keeps up are columns (to list and compare sensors); every
+    counter it reports is in ``counters`` (JSON), so a new counter needs no migration.
+    """
+
+    __tablename__ = "sensors"
+
+    name: Mapped[str] = mapped_column(NAME, primary_key=True)
+    host: Mapped[str | None] = mapped_column(ID)
+    interface: Mapped[str] = mapped_column(SHORT, default="")
+    state: Mapped[str] = mapped_column(String(16), default="starting")
+    started_at: Mapped[float] = mapped_column(Double)  # wall clock
+    updated_at: Mapped[float] = mapped_column(Double, index=True)  # the last report
+    last_checkpoint_at: Mapped[float | None] = mapped_column(Double)  # the last store write
+    uptime_s: Mapped[float] = mapped_column(Double, default=0.0)
+    captured: Mapped[int] = mapped_column(BigInteger, default=0)
+    processed: Mapped[int] = mapped_column(BigInteger, default=0)
+    kernel_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    kernel_dropped: Mapped[int] = mapped_column(BigInteger, default=0)
+    queue_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    queue_peak_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    queue_waits: Mapped[int] = mapped_column(BigInteger, default=0)
+    settings: Mapped[JsonDict] = mapped_column(JSON, default=dict)
+    counters: Mapped[JsonDict] = mapped_column(JSON, default=dict)
+
+
 class AuditRow(Base):
     """Who changed what, when, and how it looked before and after."""
 

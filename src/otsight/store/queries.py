@@ -24,6 +24,7 @@ from .models import (
     EventRow,
     IncidentAlertRow,
     IncidentRow,
+    SensorRow,
 )
 
 T = TypeVar("T")
@@ -274,6 +275,16 @@ def list_events(session: Session, f: EventFilter, page: Page) -> tuple[list[Even
 
 def list_baselines(session: Session) -> list[BaselineRow]:
     return list(session.scalars(select(BaselineRow).order_by(BaselineRow.name)))
+
+
+def list_sensors(session: Session) -> list[SensorRow]:
+    """Every sensor's status, by name."""
+    return list(session.scalars(select(SensorRow).order_by(SensorRow.name)))
+
+
+def get_sensor(session: Session, name: str) -> SensorRow | None:
+    """One sensor's status (None if that sensor never reported)."""
+    return session.get(SensorRow, name)
 
 
 def list_audit(

@@ -46,6 +46,7 @@ from .models import (
     EventRow,
     IncidentAlertRow,
     IncidentRow,
+    SensorRow,
 )
 from .records import Conversation
 
@@ -490,3 +491,69 @@ def save_baseline(
         "updated_at": stamp,
     }
     _upsert(session, _t(BaselineRow), [row], ["name"], ["kind", "state", "blob", "updated_at"])
+
+
+# --- sensors ----------------------------------------------------------------------------------
+
+# Counters of a sensor that are columns of ``sensors`` (every counter is kept in ``counters``).
+SENSOR_FIGURES = (
+    "captured",
+    "processed",
+    "kernel_received",
+    "kernel_dropped",
+    "queue_bytes",
+    "queue_peak_bytes",
+    "queue_waits",
+)
+SENSOR_STATE_LEN = 16
+
+
+def save_sensor_status(
+    session: Session,
+    name: str,
+    *,
+    state: str,
+    counters: Mapping[str, Any],
+    started_at: float,
+    settings: Mapping[str, Any] | None = None,
+    interface: str | None = None,
+    host: str | None = None,
+    last_checkpoint_at: float | None = None,
+    now: float | None = None,
+) -> None:
+    """Create or replace the status of the sensor ``name`` (one upsert).
+
+    ``counters`` are the sensor's counters since it started (JSON-ready; those of
+    :data:`SENSOR_FIGURES` and ``uptime_s`` also fill their columns, 0 when missing);
+    ``interface`` defaults to the one the counters name.
+    """
+    _natural_id("sensor name", name)
+    if len(name) > NAME_LEN:
+        raise Invalid(f"sensor name must be at most {NAME_LEN} characters")
+    if not state:
+        raise Invalid(f"sensor {name!r}: give its state")
+    figures: dict[str, int] = {}
+    for figure in SENSOR_FIGURES:
+        value = counters.get(figure, 0)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(f"sensor {name!r}: counter {figure} must be an integer, not {value!r}")
+        figures[figure] = value
+    uptime = counters.get("uptime_s", 0.0)
+    if isinstance(uptime, bool) or not isinstance(uptime, int | float):
+        raise Invalid(f"sensor {name!r}: uptime_s must be a number, not {uptime!r}")
+    if interface is None:
+        interface = str(counters.get("interface") or "")
+    row = {
+        "name": name,
+        "host": _opt(host, ID_LEN),
+        "interface": clean(interface, SHORT_LEN),
+        "state": clean(state, SENSOR_STATE_LEN),
+        "started_at": started_at,
+        "updated_at": time.time() if now is None else now,
+        "last_checkpoint_at": last_checkpoint_at,
+        "uptime_s": float(uptime),
+        **figures,
+        "settings": _clean_json(dict(settings or {})),
+        "counters": _clean_json(dict(counters)),
+    }
+    _upsert(session, _t(SensorRow), [row], ["name"])

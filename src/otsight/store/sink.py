@@ -10,6 +10,12 @@ A live sensor wants alerts in the store within a second, not at the next checkpo
 :meth:`StoreSink.alert_raised` as the detection stage's ``on_alert`` and calls
 :meth:`StoreSink.save_recent` between batches, which writes the new alerts (and the events of
 note) without the cost of resolving the inventory.
+
+Events of note are those with an activity of a :data:`NOTEWORTHY` category, plus malformed
+messages and cleartext credentials. Wired with the inventory (as ``--db`` and the sensor wire
+it, the inventory observing before the sink), the sink takes the inventory's verdict on each
+event instead of computing the event's facts again; the facts are computed here only for an
+event the inventory did not just fold (no inventory, or the sink observing before it).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from collections.abc import Callable
 
 from ..alerts.incidents import Incident
 from ..alerts.model import Alert
-from ..core.events import BaseEvent
+from ..core.events import BaseEvent, EventBatch
 from ..decode.flows import FlowColumns
 from ..decode.view import BatchView
 from ..inventory.builder import InventoryBuilder
@@ -32,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # Operations worth keeping one by one: what changes a process or a device, and logins.
 NOTEWORTHY = frozenset({"write", "program", "firmware", "control", "configure", "login"})
+# Events kept whatever their facts say.
+NOTEWORTHY_ACTIONS = frozenset({"malformed", "cleartext-credential"})
 
 
 class StoreSink:
@@ -59,13 +67,33 @@ class StoreSink:
         self._now = 0.0
         self._notes: list[BaseEvent] = []
         self._raised: dict[str, Alert] = {}  # new alerts not yet written, by id
+        if inventory is not None:
+            inventory.keep_notes(NOTEWORTHY)
 
     # ------------------------------------------------------------------ Observer
     def on_event(self, event: BaseEvent) -> None:
-        if event.action in ("malformed", "cleartext-credential") or any(
-            isinstance(f, Activity) and f.category in NOTEWORTHY for f in facts_of(event)
-        ):
+        if event.action in NOTEWORTHY_ACTIONS:
             self._notes.append(event)
+            return
+        noted = self.inventory.noted(event) if self.inventory is not None else None
+        if noted is None:  # not the event the inventory just folded: judge it here
+            noted = any(
+                isinstance(f, Activity) and f.category in NOTEWORTHY for f in facts_of(event)
+            )
+        if noted:
+            self._notes.append(event)
+
+    def on_events(self, batch: EventBatch) -> None:
+        """A columnar batch (Modbus polling): its events of note as the inventory found them
+        while folding it, without building the batch's other events; event by event when the
+        inventory did not fold it (its events of the compiled path are well-formed requests and
+        responses, never malformed nor credentials)."""
+        notes = self.inventory.noted_in(batch) if self.inventory is not None else None
+        if notes is None:
+            for event in batch.events():
+                self.on_event(event)
+        else:
+            self._notes.extend(notes)
 
     def on_batch(self, view: BatchView) -> None:
         if not len(view.batch):

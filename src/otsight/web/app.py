@@ -35,7 +35,7 @@ def create_app(db_url: str | None = None) -> FastAPI:
         title="otsight",
         version=__version__,
         description="Passive OT/IoT security: assets with evidence, conversations, alerts, "
-        "incidents and baselines. Every call but /api/health needs a bearer token.",
+        "incidents, baselines and sensors. Every call but /api/health needs a bearer token.",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,

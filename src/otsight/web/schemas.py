@@ -254,7 +254,7 @@ class IncidentDetail(IncidentOut):
     alerts: list[AlertSummary]
 
 
-# --- baselines, stats, audit ------------------------------------------------------------------
+# --- baselines, sensors, stats, audit ---------------------------------------------------------
 
 
 class BaselineSummary(Out):
@@ -269,6 +269,33 @@ class BaselineSummary(Out):
 class BaselineDetail(BaselineSummary):
     state: dict[str, Any] | None
     blob_sha256: str | None
+
+
+class SensorSummary(Out):
+    """A live sensor's status: its state and the figures that say whether it keeps up."""
+
+    name: str
+    host: str | None
+    interface: str
+    state: str
+    started_at: float
+    updated_at: float = Field(description="When the sensor last reported (wall clock)")
+    last_checkpoint_at: float | None = Field(
+        description="When the sensor last wrote what it found to the store (wall clock)"
+    )
+    uptime_s: float
+    captured: int
+    processed: int
+    kernel_received: int
+    kernel_dropped: int
+    queue_bytes: int
+    queue_peak_bytes: int
+    queue_waits: int
+
+
+class SensorDetail(SensorSummary):
+    settings: dict[str, Any]
+    counters: dict[str, Any]
 
 
 class Stats(BaseModel):
