@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import count
 from types import FrameType
@@ -38,9 +38,9 @@ from otsight.capture.batch import FrameBatch
 from otsight.capture.live import LiveCapture, compile_filter, linktype_for_arphrd
 from otsight.core.errors import CaptureError
 from otsight.core.types import LinkType
+from otsight.testing.netns import in_netns
 
 T = TypeVar("T")
-CLONE_NEWNET = 0x40000000
 TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
@@ -64,33 +64,6 @@ def next_port() -> int:
 
 def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
-
-
-def in_netns(ns: str, fn: Callable[[], T]) -> T:
-    """Run ``fn`` in a thread that entered network namespace ``ns``; sockets it makes stay there."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns {ns}: {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            result.append(fn())
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 def udp_socket(ns: str, address: str, port: int = 0) -> socket.socket:

@@ -4,14 +4,12 @@ it on exit), plus helpers to run the sensor, enter a namespace and read the API.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +25,6 @@ from otsight.store.users import add_user, create_token
 from otsight.web import create_app
 
 T = TypeVar("T")
-CLONE_NEWNET = 0x40000000
 
 PLC = Host("plc", "192.0.2.10", 24, "00:80:f4:00:00:10")  # Schneider Electric OUI
 HMI = Host("hmi", "192.0.2.20", 24, "00:14:22:00:00:20")  # Dell OUI
@@ -95,33 +92,6 @@ def start_sensor(
     proc = topo.spawn("sw", argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, label="sensor")
     wait_for_line(proc, b"capturing on", 120.0, stream="stderr")
     return proc
-
-
-def in_netns(ns: str, fn: Callable[[], T]) -> T:
-    """Run ``fn`` in a thread that entered network namespace ``ns``; sockets it makes stay there."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns {ns}: {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            result.append(fn())
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:

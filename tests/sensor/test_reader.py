@@ -15,8 +15,9 @@ from otsight.capture.batch import FrameBatch
 from otsight.capture.live import LiveCapture
 from otsight.core.types import LinkType
 from otsight.sensor.reader import BatchQueue, CaptureReader, batch_bytes
+from otsight.testing.netns import in_netns
 
-from .plant import HMI, PLC, in_netns, plant
+from .plant import HMI, PLC, plant
 
 MB = 1 << 20
 

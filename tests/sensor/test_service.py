@@ -21,9 +21,10 @@ from otsight.store.batch import BatchWriter
 from otsight.store.db import make_engine, session_factory
 from otsight.store.migrate import ensure_schema
 from otsight.store.sink import StoreSink
+from otsight.testing.netns import in_netns
 from store.factories import alert
 
-from .plant import HMI, PLC, in_netns, plant, rows, status_state, wait_until
+from .plant import HMI, PLC, plant, rows, status_state, wait_until
 
 
 @pytest.mark.parametrize(
