@@ -111,10 +111,24 @@ def test_wireshark_names_when_manuf_is_installed(registry: OuiRegistry) -> None:
 
 
 def test_group_addresses_belong_to_the_oui_owner(registry: OuiRegistry) -> None:
-    cdp = registry.lookup("01:00:0c:cc:cc:cc")
+    group = registry.lookup("01:00:0c:12:34:56")
     cisco = registry.lookup("00:00:0c:12:34:56")
-    assert cdp is not None
-    assert cdp == cisco
+    assert group is not None
+    assert group == cisco
+
+
+def test_well_known_addresses_are_named_by_their_protocol(registry: OuiRegistry) -> None:
+    if not any(p.name == "wka" for p in registry.sources):
+        pytest.skip("Wireshark's wka is not installed (libwireshark-data)")
+    vrrp = registry.lookup("00:00:5e:00:01:2a")  # a VRRP virtual router's MAC (VRID 42)
+    hsrp = registry.lookup("00:00:0c:07:ac:01")
+    assert vrrp is not None
+    assert hsrp is not None
+    assert (vrrp.name, vrrp.registry, vrrp.source) == ("IETF-VRRP-VRID", "well-known",
+                                                       "wireshark-wka")
+    assert hsrp.name == "All-HSRP-routers"
+    assert registry.lookup("00:00:0c:07:ad:01").name.startswith("Cisco")  # type: ignore[union-attr]
+    assert registry.lookup("01:00:0c:cc:cc:cc").name == "CDP/VTP/DTP/PAgP/UDLD"  # type: ignore[union-attr]
 
 
 def test_all_zero_address_has_no_vendor(registry: OuiRegistry) -> None:
@@ -196,8 +210,8 @@ def test_vendors_agree_with_tshark_for_corpus_macs(registry: OuiRegistry) -> Non
         f"\nvs eth.src.oui_resolved (24-bit, long names): {len(oui_agree)}/{len(with_oui)}"
         f"\ndifferences (globally administered; mac, ours, tshark): {differences}"
     )
-    # Known differences: virtual router addresses (HSRP 00:00:0c:07:ac:xx, VRRP
-    # 00:00:5e:00:01:xx), which tshark names after the protocol from Wireshark's wka file
-    # ("All-HSRP-routers", "IETF-VRRP-VRID") where otsight names the OUI's owner.
+    # Virtual router addresses (HSRP 00:00:0c:07:ac:xx, VRRP 00:00:5e:00:01:xx) are named
+    # after their protocol from Wireshark's wka file, as tshark names them.
     assert len(global_) > 300
     assert len(global_agree) / len(global_) >= 0.99, differences
+    assert len(agree) / len(compared) >= 0.99

@@ -70,6 +70,7 @@ def test_parse_lines() -> None:
     assert parse_manuf_line("00:55:DA:50:00:00/28\tS\tL") == (28, 0x0055DA5, "S", "L")
     assert parse_manuf_line("0:4:17\tShort") == (24, 0x000417, "Short", None)
     assert parse_manuf_line("00-04-17\tShort") == (24, 0x000417, "Short", None)
+    assert parse_manuf_line("01-00-5E/25\t\tIPv4mcast") == (25, 0x01005E << 1, "IPv4mcast", None)
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ def test_parse_lines() -> None:
         ("00:04:170\tShort\n", "not a MAC prefix"),  # an octet of three digits
         ("00:04:17:00:00:00:00\tShort\n", "not a MAC prefix"),  # seven octets
         ("00:04:17/x\tShort\n", "not a MAC prefix"),
-        ("00:04:17/25\tShort\n", "bad prefix mask"),  # longer than the octets given
+        ("00:04:17/49\tShort\n", "bad prefix mask"),  # longer than an address
         ("00:04:17/0\tShort\n", "bad prefix mask"),
     ],
 )
@@ -201,3 +202,29 @@ def test_environment_overrides_the_default_folders(
     monkeypatch.setattr(oui, "MANUF_DIRS", ())
     monkeypatch.delenv(oui.MANUF_ENV)
     assert [p.name for p in OuiRegistry.load().sources] == ["oui.csv"]
+
+
+WKA = """\
+# made-up well-known addresses
+0C-0B-0C-00-01/40\tVirtual-Router
+0C-0B-0C-00-02-07\tOne-Cluster-Address
+0E-0B-0C-00-00-00/24\tLocal-Block
+garbled line without a name
+"""
+
+
+def test_well_known_addresses_come_before_vendors(isolated: Path) -> None:
+    ieee = _write(isolated / "ieee", {"oui.csv": OUI_CSV})
+    wireshark = _write(isolated / "wireshark", {"manuf": MANUF, "wka": WKA})
+    registry = OuiRegistry.load(ieee, wireshark)
+    virtual = registry.lookup("0c:0b:0c:00:01:2a")
+    assert virtual is not None
+    assert (virtual.name, virtual.short, virtual.registry, virtual.source, virtual.prefix_bits) \
+        == ("Virtual-Router", "Virtual-Router", "well-known", "wireshark-wka", 40)
+    assert registry.lookup("0c:0b:0c:00:02:07").name == "One-Cluster-Address"  # type: ignore[union-attr]
+    plain = registry.lookup("0c:0b:0c:00:02:08")  # not the well-known one: the block's vendor
+    assert plain is not None
+    assert plain.source != "wireshark-wka"
+    assert registry.lookup("0e:0b:0c:00:00:01") is None  # locally administered: never a name
+    assert registry.bad_lines == 1
+    assert [p.name for p in registry.sources][-1] == "wka"

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_DIRS = (Path("/usr/share/ieee-data"),)
 MANUF_DIRS = (Path("/usr/share/wireshark"),)
 MANUF_FILE = "manuf"
+WKA_FILE = "wka"  # Wireshark's well-known addresses, beside manuf
 IEEE_ENV = "OTSIGHT_IEEE_DATA"
 MANUF_ENV = "OTSIGHT_WIRESHARK_DATA"
 # file name -> prefix length in bits
@@ -40,6 +41,8 @@ REGISTRY_FILES = {"oui36.csv": 36, "oas.csv": 36, "iab.csv": 36, "mam.csv": 28, 
 USUAL_REGISTRY = {24: "MA-L", 28: "MA-M", 36: "MA-S"}
 SOURCE_MANUF = "wireshark-manuf"
 SOURCE_IEEE = "ieee-data"
+SOURCE_WKA = "wireshark-wka"
+REGISTRY_WELL_KNOWN = "well-known"
 
 # A table entry: "long name" (ieee-data), "short\tlong name" (manuf), or either paired with its
 # registry when that is not the usual one for the prefix length (IAB blocks among the 36-bit);
@@ -97,8 +100,19 @@ class OuiRegistry:
     :class:`Vendor` is built on lookup.
     """
 
-    def __init__(self, tables: Tables, sources: tuple[Path, ...] = (), bad_lines: int = 0) -> None:
+    def __init__(
+        self,
+        tables: Tables,
+        sources: tuple[Path, ...] = (),
+        bad_lines: int = 0,
+        well_known: dict[int, dict[int, str]] | None = None,
+    ) -> None:
         self.tables = tables  # prefix bits -> {prefix: entry}
+        # Addresses a protocol owns (VRRP and HSRP virtual routers, cluster and load-balancer
+        # MACs): prefix bits -> {prefix: name}. Such an address says what the station is
+        # doing, not who made it, and Wireshark names it so.
+        self.well_known = well_known or {}
+        self._wk_bits = sorted(self.well_known, reverse=True)
         self.sources = sources  # the files read, in order
         self.bad_lines = bad_lines  # manuf lines that could not be read (skipped)
         self._bits = sorted(tables, reverse=True)
@@ -125,6 +139,7 @@ class OuiRegistry:
         pool: dict[str, str] = {}  # one copy of each name; dropped after loading, unlike sys.intern
         sources: list[Path] = []
         bad = 0
+        well_known: dict[int, dict[int, str]] = {}
         if ieee_dir is not None:
             sources += _read_ieee(ieee_dir, tables, pool)
         if manuf_dir is not None:
@@ -139,7 +154,14 @@ class OuiRegistry:
                 sources.append(path)
                 if bad:
                     log.warning("%s: %d unreadable lines skipped", path, bad)
-        return cls({b: t for b, t in tables.items() if t}, tuple(sources), bad)
+            wka = manuf_dir / WKA_FILE
+            if wka.is_file():
+                try:
+                    bad += _read_wka(wka, well_known)
+                    sources.append(wka)
+                except OSError as exc:
+                    log.warning("cannot read %s (%s); well-known addresses not named", wka, exc)
+        return cls({b: t for b, t in tables.items() if t}, tuple(sources), bad, well_known)
 
     def __len__(self) -> int:
         return sum(len(t) for t in self.tables.values())
@@ -154,6 +176,10 @@ class OuiRegistry:
         value = mac_int(mac)
         if (value >> 40) & 0x02 or value == 0:
             return None
+        for bits in self._wk_bits:
+            name = self.well_known[bits].get(value >> (48 - bits))
+            if name is not None:
+                return Vendor(name, REGISTRY_WELL_KNOWN, bits, name, SOURCE_WKA)
         value &= ~(1 << 40)  # the group bit
         for bits in self._bits:
             entry = self.tables[bits].get(value >> (48 - bits))
@@ -218,7 +244,7 @@ def parse_manuf_line(line: str) -> tuple[int, int, str, str | None] | None:
 
     The format: ``PREFIX<TAB>SHORT[<TAB>LONG NAME][<TAB># comment]``, the prefix as octets
     separated by ``:``, ``-`` or ``.`` with an optional ``/bits`` mask (``00:50:C2:7D:50:00/36``;
-    without one, all octets count). Returns None for blank and comment lines; raises ValueError
+    without one, all octets count; a mask past the octets written adds zero bits). Returns None for blank and comment lines; raises ValueError
     for a line that cannot be read.
     """
     text = line.strip()
@@ -237,13 +263,15 @@ def parse_manuf_line(line: str) -> tuple[int, int, str, str | None] | None:
     octets = _OCTET_SEP.split(match[1])
     given = 8 * len(octets)
     bits = int(match[2]) if match[2] else given
-    if not 0 < bits <= given:
+    if not 0 < bits <= 48:
         raise ValueError(f"bad prefix mask: {fields[0]!r}")
     digits = "".join(octets)
     if len(digits) != 2 * len(octets):  # some octets written with one digit
         digits = "".join(o.zfill(2) for o in octets)
     value = int(digits, 16)
-    return bits, value >> (given - bits), fields[1], fields[2] if len(fields) > 2 else None
+    # A mask longer than the octets written continues with zero bits (wka: 01-00-5E/25).
+    prefix = value >> (given - bits) if bits <= given else value << (bits - given)
+    return bits, prefix, fields[1], fields[2] if len(fields) > 2 else None
 
 
 def _read_manuf(path: Path, tables: Tables, pool: dict[str, str]) -> int:
@@ -284,4 +312,25 @@ def _read_manuf(path: Path, tables: Tables, pool: dict[str, str]) -> int:
             packed = f"{short}\t{name or ieee_name or short}"
             packed = pool.setdefault(packed, packed)
             table[prefix] = packed if registry is None else (packed, registry)
+    return bad
+
+
+def _read_wka(path: Path, well_known: dict[int, dict[int, str]]) -> int:
+    """Wireshark's well-known addresses (same line format as manuf, one name, masks of any
+    length: ``00-00-5E-00-01/40<TAB>IETF-VRRP-VRID``); returns how many lines could not be
+    read. Locally administered entries are left out: such addresses have no vendor here."""
+    bad = 0
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                parsed = parse_manuf_line(line)
+            except ValueError:
+                bad += 1
+                continue
+            if parsed is None:
+                continue
+            bits, prefix, name, _long = parsed
+            if bits < 8 or (prefix >> (bits - 8)) & 0x02:
+                continue
+            well_known.setdefault(bits, {}).setdefault(prefix, name)
     return bad
