@@ -244,8 +244,8 @@ def parse_manuf_line(line: str) -> tuple[int, int, str, str | None] | None:
 
     The format: ``PREFIX<TAB>SHORT[<TAB>LONG NAME][<TAB># comment]``, the prefix as octets
     separated by ``:``, ``-`` or ``.`` with an optional ``/bits`` mask (``00:50:C2:7D:50:00/36``;
-    without one, all octets count; a mask past the octets written adds zero bits). Returns None for blank and comment lines; raises ValueError
-    for a line that cannot be read.
+    without one, all octets count; a mask past the octets written adds zero bits). Returns None
+    for blank and comment lines; raises ValueError for a line that cannot be read.
     """
     text = line.strip()
     if not text or text[0] == "#":
