@@ -85,6 +85,9 @@ class BaseEvent:
     """What every event has: the protocol, the capture time and the frame that completed it."""
 
     protocol: ClassVar[str] = "unknown"  # ``event.module``: the protocol slug
+    # ``event.action`` of every event of a class whose operation is fixed ("malformed",
+    # "client-hello"); a class whose operation depends on its fields overrides ``action``.
+    action_name: ClassVar[str] = ""
     ts: float  # capture time, epoch seconds
     frame: int = 0  # frame number of the packet that completed the message (0 if unknown)
 
@@ -95,8 +98,11 @@ class BaseEvent:
 
     @property
     def action(self) -> str:
-        """``event.action``: the operation, e.g. ``read-holding-registers``."""
-        return type(self).__name__
+        """``event.action``: the operation, e.g. ``read-holding-registers``.
+
+        The class's ``action_name`` when it declares one, else the class name.
+        """
+        return self.action_name or type(self).__name__
 
     def fields(self) -> dict[str, Any]:
         """The protocol-specific fields (everything the base classes do not define)."""

@@ -44,11 +44,8 @@ class ArpMessage(FrameEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArpMalformed(FrameEvent):
     protocol: ClassVar[str] = "arp"
+    action_name: ClassVar[str] = "malformed"
     reason: str
-
-    @property
-    def action(self) -> str:
-        return "malformed"
 
 
 def _mac(raw: bytes) -> str:

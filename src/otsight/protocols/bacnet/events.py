@@ -107,9 +107,6 @@ class BacnetMalformed(Event):
     """A datagram on a BACnet flow that does not decode."""
 
     protocol: ClassVar[str] = "bacnet"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

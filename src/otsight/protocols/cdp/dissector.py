@@ -96,12 +96,9 @@ class CdpAdvertisement(FrameEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CdpMalformed(FrameEvent):
     protocol: ClassVar[str] = "cdp"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int = 0
-
-    @property
-    def action(self) -> str:
-        return "malformed"
 
 
 def _text(raw: bytes) -> str:

@@ -13,24 +13,18 @@ class CleartextCredential(Event):
     """A user name sent in clear, and whether a password followed (its value is never kept)."""
 
     protocol: ClassVar[str] = "cleartext"
+    action_name: ClassVar[str] = "cleartext-credential"
     service: str  # "telnet" | "ftp"
     user_name: str
     password_present: bool
     accepted: bool | None = None  # the server's verdict when the protocol says (FTP 230/530)
 
-    @property
-    def action(self) -> str:
-        return "cleartext-credential"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TelnetBanner(Event):
     protocol: ClassVar[str] = "telnet"
+    action_name: ClassVar[str] = "banner"
     banner: str
-
-    @property
-    def action(self) -> str:
-        return "banner"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -67,12 +67,9 @@ class CoapResponse(CoapMessage):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CoapMalformed(Event):
     protocol: ClassVar[str] = "coap"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"
 
 
 def _text(raw: bytes) -> str:

@@ -89,12 +89,9 @@ class DcpSet(DcpMessage):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DcpMalformed(FrameEvent):
     protocol: ClassVar[str] = "pn_dcp"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int = 0
-
-    @property
-    def action(self) -> str:
-        return "malformed"
 
 
 def _mac(raw: bytes) -> str:

@@ -83,9 +83,6 @@ class DhcpMalformed(Event):
     """A datagram on a DHCP flow that is not a DHCP message."""
 
     protocol: ClassVar[str] = "dhcp"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

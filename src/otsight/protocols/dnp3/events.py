@@ -78,9 +78,6 @@ class Dnp3Malformed(Event):
     """Bytes on a DNP3 flow that do not decode (bad CRCs, garbage, broken fragments)."""
 
     protocol: ClassVar[str] = "dnp3"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

@@ -65,10 +65,7 @@ class DnsMalformed(Event):
     """A datagram on a DNS-family flow whose header or questions do not parse."""
 
     protocol: ClassVar[str] = "dns"
+    action_name: ClassVar[str] = "malformed"
     family: str  # dns | mdns | llmnr | nbns
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

@@ -41,6 +41,7 @@ class EnipListIdentity(Event):
     """A device's identity from a ListIdentity reply."""
 
     protocol: ClassVar[str] = "enip"
+    action_name: ClassVar[str] = "list-identity"
     encapsulation_version: int
     socket_address: str
     socket_port: int
@@ -56,10 +57,6 @@ class EnipListIdentity(Event):
     serial_number: str  # hex, 8 digits, as printed on the device
     product_name: str
     state: int | None = None
-
-    @property
-    def action(self) -> str:
-        return "list-identity"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,9 +116,6 @@ class EnipMalformed(Event):
     """Bytes on an EtherNet/IP flow that do not parse (counted, with a reason)."""
 
     protocol: ClassVar[str] = "enip"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

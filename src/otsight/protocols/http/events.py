@@ -18,6 +18,7 @@ class HttpEvent(Event):
 class HttpRequest(HttpEvent):
     """A request head (client -> server)."""
 
+    action_name: ClassVar[str] = "request"
     method: str
     uri: str
     version: str  # "HTTP/1.1"
@@ -27,15 +28,12 @@ class HttpRequest(HttpEvent):
     content_length: int | None
     chunked: bool
 
-    @property
-    def action(self) -> str:
-        return "request"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpResponse(HttpEvent):
     """A response head (server -> client), paired in order with the request it answers."""
 
+    action_name: ClassVar[str] = "response"
     version: str
     status_code: int
     reason: str
@@ -48,24 +46,17 @@ class HttpResponse(HttpEvent):
     request_uri: str | None
     matched: bool
 
-    @property
-    def action(self) -> str:
-        return "response"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpCredential(HttpEvent):
     """Credentials sent in clear (Basic authentication). The user name only: never the password."""
 
+    action_name: ClassVar[str] = "cleartext-credential"
     scheme: str  # "Basic"
     user_name: str | None  # None when the Basic value could not be decoded
     password_present: bool
     uri: str
     host: str | None
-
-    @property
-    def action(self) -> str:
-        return "cleartext-credential"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,19 +66,13 @@ class HttpDeviceInfo(HttpEvent):
     as sent (``manufacturer``, ``modelname``, ``serialnumber``, ``firmwareversion``...).
     Reported when the body is complete and names at least two such elements."""
 
+    action_name: ClassVar[str] = "device-info"
     uri: str | None  # the request it answers
     elements: dict[str, str]
-
-    @property
-    def action(self) -> str:
-        return "device-info"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpMalformed(HttpEvent):
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

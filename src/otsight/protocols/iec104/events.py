@@ -72,9 +72,6 @@ class Iec104Malformed(Event):
     """Bytes on an IEC 104 flow that do not frame as APDUs (skipped to resynchronise)."""
 
     protocol: ClassVar[str] = "iec104"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

@@ -54,11 +54,8 @@ class LldpAdvertisement(FrameEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LldpMalformed(FrameEvent):
     protocol: ClassVar[str] = "lldp"
+    action_name: ClassVar[str] = "malformed"
     reason: str
-
-    @property
-    def action(self) -> str:
-        return "malformed"
 
 
 def _text(raw: bytes) -> str:

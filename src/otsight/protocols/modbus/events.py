@@ -51,9 +51,6 @@ class ModbusMalformed(Event):
     """Bytes on a Modbus flow that are not a valid ADU (counted, with a reason)."""
 
     protocol: ClassVar[str] = "modbus"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

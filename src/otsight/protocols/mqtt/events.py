@@ -89,10 +89,7 @@ class MqttMalformed(Event):
     """Bytes on an MQTT flow that do not form a valid packet (counted, with a reason)."""
 
     protocol: ClassVar[str] = "mqtt"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
     message_type: int | None = None
-
-    @property
-    def action(self) -> str:
-        return "malformed"

@@ -67,9 +67,6 @@ class OpcuaOpenSecureChannel(OpcuaMessage):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpcuaMalformed(Event):
     protocol: ClassVar[str] = "opcua"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

@@ -138,9 +138,6 @@ class S7Malformed(Event):
     """Bytes on an S7 flow that do not parse (counted, with a reason)."""
 
     protocol: ClassVar[str] = "s7comm"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

@@ -55,9 +55,6 @@ class SnmpMessage(SnmpEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SnmpMalformed(SnmpEvent):
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

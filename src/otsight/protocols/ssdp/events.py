@@ -42,9 +42,6 @@ class SsdpMessage(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SsdpMalformed(Event):
     protocol: ClassVar[str] = "ssdp"
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

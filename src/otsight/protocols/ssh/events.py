@@ -17,21 +17,19 @@ class SshEvent(Event):
 class SshBanner(SshEvent):
     """The identification string ``SSH-protoversion-softwareversion SP comments``."""
 
+    action_name: ClassVar[str] = "banner"
     sender: str  # "client" | "server"
     protocol_version: str
     software: str
     comments: str | None
     raw: str
 
-    @property
-    def action(self) -> str:
-        return "banner"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SshKexInit(SshEvent):
     """SSH_MSG_KEXINIT: the algorithms a side supports, in preference order."""
 
+    action_name: ClassVar[str] = "kexinit"
     sender: str
     kex_algorithms: tuple[str, ...]
     host_key_algorithms: tuple[str, ...]
@@ -43,16 +41,9 @@ class SshKexInit(SshEvent):
     compression_server_to_client: tuple[str, ...]
     post_quantum_kex: tuple[str, ...]  # offered PQ / hybrid key exchanges
 
-    @property
-    def action(self) -> str:
-        return "kexinit"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SshMalformed(SshEvent):
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"

@@ -17,6 +17,7 @@ class TlsEvent(Event):
 class TlsClientHello(TlsEvent):
     """A ClientHello: what the client offers, and its JA4 fingerprint."""
 
+    action_name: ClassVar[str] = "client-hello"
     legacy_version: int
     version: int  # highest offered (supported_versions, else legacy_version), GREASE removed
     version_name: str
@@ -32,10 +33,6 @@ class TlsClientHello(TlsEvent):
     post_quantum_offered: bool  # a PQ or hybrid group in supported_groups / key_share
     ja4: str
     ja4_r: str  # the JA4 inputs before hashing
-
-    @property
-    def action(self) -> str:
-        return "client-hello"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +62,7 @@ class TlsCertificate(TlsEvent):
     """One certificate of a cleartext (TLS <= 1.2) Certificate message; position 0 is the
     sender's own."""
 
+    action_name: ClassVar[str] = "certificate"
     position: int
     chain_length: int
     sender: str  # "server" | "client"
@@ -80,10 +78,6 @@ class TlsCertificate(TlsEvent):
     self_signed: bool
     serial: str
     sha256: str  # fingerprint of the DER certificate
-
-    @property
-    def action(self) -> str:
-        return "certificate"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,24 +97,18 @@ class TlsHandshake(TlsEvent):
 class TlsAlert(TlsEvent):
     """An alert record; level and description are None when it is encrypted."""
 
+    action_name: ClassVar[str] = "alert"
     level: int | None
     level_name: str | None
     description: int | None
     description_name: str | None
     encrypted: bool
 
-    @property
-    def action(self) -> str:
-        return "alert"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TlsMalformed(TlsEvent):
     """Bytes on a TLS flow that do not parse (counted, with a reason)."""
 
+    action_name: ClassVar[str] = "malformed"
     reason: str
     length: int
-
-    @property
-    def action(self) -> str:
-        return "malformed"
