@@ -187,3 +187,22 @@ def test_a_retry_after_the_grace_time_is_a_new_probe(tmp_path: Path, batch_frame
                      batch_frames=batch_frames).ok
     assert kinds(stage.alerts) == ["host-sweep"]
     assert all("no answer" in e.detail for e in stage.alerts[0].evidence)
+
+
+@pytest.mark.parametrize("batch_frames", [4, 1 << 16])
+def test_a_source_quiet_for_a_slow_window_starts_a_new_episode(
+    tmp_path: Path, batch_frames: int
+) -> None:
+    """Two sweeps of 10 hosts 2 hours apart: the second is judged at the normal threshold
+    again (not the doubled one of an episode still running), whatever the batch size."""
+    cap = Capture()
+    for start in (1.0, 7201.0):
+        for n in range(10):
+            _syn(cap, start + n * 0.01, ATK, _host(n), 50000 + n, 502)
+        cap.ping(start + 30.0, HMI, PLC)
+    stage = DetectionStage([ScanDetector()], keep_raw=True)
+    assert run_files([str(cap.write(tmp_path / "two-sweeps.pcap"))], build_stages([stage]),
+                     batch_frames=batch_frames).ok
+    raw = stage.raw or []
+    assert kinds(raw) == ["host-sweep", "host-sweep"]
+    assert raw[1].ts == pytest.approx(T0 + 7201.0, abs=1e-6)

@@ -345,6 +345,10 @@ class ScanDetector(Detector[ScanOptions]):
             state = self._sources.get(failure.source)
             if state is None:
                 state = self._sources[failure.source] = _Source(opts)
+            elif failure.decided - state.last_failure > opts.slow_window_s:
+                # Quiet for a slow window: that episode is over, thresholds back to normal
+                # (judged here, in failure order, not when a batch happens to end).
+                state.levels = {"host-sweep": 0, "port-scan": 0}
             state.last_failure = max(state.last_failure, failure.decided)
             sweeps, scans = 2 ** state.levels["host-sweep"], 2 ** state.levels["port-scan"]
             for window, hosts, pairs, speed in (
