@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from otsight.lab.topology import Host, Topology, wait_for_line
 from otsight.store.db import transaction
+from otsight.store.repositories import SENSOR_FIGURES
 from otsight.store.users import add_user, create_token
 from otsight.web import create_app
 
@@ -109,13 +110,7 @@ STATUS_COLUMNS = (
     "updated_at",
     "last_checkpoint_at",
     "uptime_s",
-    "captured",
-    "processed",
-    "kernel_received",
-    "kernel_dropped",
-    "queue_bytes",
-    "queue_peak_bytes",
-    "queue_waits",
+    *SENSOR_FIGURES,
     "settings",
     "counters",
 )
@@ -129,16 +124,7 @@ def status_state(db: Path) -> dict[str, Any]:
     state["settings"] = json.loads(state["settings"])
     state["counters"] = json.loads(state["counters"])
     # The figures in their own columns are the counters' own.
-    for figure in (
-        "uptime_s",
-        "captured",
-        "processed",
-        "kernel_received",
-        "kernel_dropped",
-        "queue_bytes",
-        "queue_peak_bytes",
-        "queue_waits",
-    ):
+    for figure in ("uptime_s", *SENSOR_FIGURES):
         assert state[figure] == state["counters"][figure], figure
     return state
 
