@@ -44,7 +44,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -66,6 +66,7 @@ from otsight.pipeline.assemble import build_stages, run_files
 from otsight.pipeline.fanout import Fanout
 from otsight.pipeline.runner import analyze
 from otsight.testing import synth
+from otsight.testing.collect import AlertSource, Collect
 from otsight.testing.corpus import shared_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,49 +84,12 @@ WARMUP_S = 10.0
 DETECTORS = ("packet-anomaly", "process-values")
 
 
-class Detector(Protocol):
-    name: str
-
-    def on_event(self, event: BaseEvent) -> list[Alert]: ...
-    def on_batch(self, view: BatchView) -> list[Alert]: ...
-    def on_flows(self, flows: FlowColumns) -> list[Alert]: ...
-    def finish(self) -> list[Alert]: ...
-
-
-class Collect:
-    """Observer adapter: runs a detector and keeps the last version of each alert."""
-
-    def __init__(self, detector: Detector) -> None:
-        self.detector = detector
-        self.name = detector.name
-        self.alerts: dict[str, Alert] = {}
-        self.seconds = 0.0
-
-    def _keep(self, alerts: list[Alert]) -> None:
-        for a in alerts:
-            self.alerts[a.alert_id] = a
-
-    def on_event(self, event: BaseEvent) -> None:
-        self._keep(self.detector.on_event(event))
-
-    def on_batch(self, view: BatchView) -> None:
-        started = time.perf_counter()
-        self._keep(self.detector.on_batch(view))
-        self.seconds += time.perf_counter() - started
-
-    def on_flows(self, flows: FlowColumns) -> None:
-        self._keep(self.detector.on_flows(flows))
-
-    def finish(self) -> None:
-        self._keep(self.detector.finish())
-
-
-def run(path: Path, detectors: Sequence[Detector]) -> dict[str, list[Alert]]:
+def run(path: Path, detectors: Sequence[AlertSource]) -> dict[str, list[Alert]]:
     collectors = [Collect(d) for d in detectors]
     result = run_files([str(path)], build_stages(collectors))
     if result.summary.observer_errors:
         raise RuntimeError(f"{path}: detector errors {result.summary.observer_errors}")
-    return {c.name: sorted(c.alerts.values(), key=lambda a: a.ts) for c in collectors}
+    return {c.name: c.alerts for c in collectors}
 
 
 # ----------------------------------------------------------------------------- scoring

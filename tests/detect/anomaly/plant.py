@@ -6,14 +6,10 @@ import math
 import struct
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
-from otsight.alerts.model import Alert
 from otsight.capture.writer import PcapWriter
-from otsight.core.events import BaseEvent
-from otsight.decode.flows import FlowColumns
-from otsight.decode.view import BatchView
 from otsight.pipeline.assemble import build_stages, run_files
+from otsight.testing.collect import AlertSource, Collect
 from otsight.testing.packets import (
     ARP_REPLY,
     ARP_REQUEST,
@@ -109,46 +105,7 @@ def polling(cap: Capture, start: float, end: float, period: float = 1.0) -> None
         t += period
 
 
-class Detector(Protocol):
-    name: str
-
-    def on_event(self, event: BaseEvent) -> list[Alert]: ...
-    def on_batch(self, view: BatchView) -> list[Alert]: ...
-    def on_flows(self, flows: FlowColumns) -> list[Alert]: ...
-    def finish(self) -> list[Alert]: ...
-
-
-class Collect:
-    """Pipeline observer around a detector: every alert version in order, and the last one
-    per ``alert_id``."""
-
-    def __init__(self, detector: Detector) -> None:
-        self.detector = detector
-        self.name = detector.name
-        self.emitted: list[Alert] = []
-
-    def _keep(self, alerts: list[Alert]) -> None:
-        self.emitted += alerts
-
-    def on_event(self, event: BaseEvent) -> None:
-        self._keep(self.detector.on_event(event))
-
-    def on_batch(self, view: BatchView) -> None:
-        self._keep(self.detector.on_batch(view))
-
-    def on_flows(self, flows: FlowColumns) -> None:
-        self._keep(self.detector.on_flows(flows))
-
-    def finish(self) -> None:
-        self._keep(self.detector.finish())
-
-    @property
-    def alerts(self) -> list[Alert]:
-        last = {a.alert_id: a for a in self.emitted}
-        return sorted(last.values(), key=lambda a: (a.ts, a.alert_id))
-
-
-def run(paths: Sequence[Path], detector: Detector) -> Collect:
+def run(paths: Sequence[Path], detector: AlertSource) -> Collect:
     collect = Collect(detector)
     result = run_files([str(p) for p in paths], build_stages([collect]))
     assert not result.summary.observer_errors, result.summary.observer_errors

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from otsight.inventory.facts import facts_of
 from otsight.protocols.bacnet.events import BacnetMessage
+from protocols.bacnet.helpers import app, bvlc, closing, confirmed, ctx, oid, opening, text
 
 from .helpers import CLIENT, SERVER, acts, events, facts, observed, udp
 
@@ -16,41 +17,6 @@ BROADCAST = "192.0.2.255"
 PORT = 47808
 DEVICE = 8
 VENDOR_NAME, MODEL_NAME, FIRMWARE, OBJECT_NAME, VENDOR_ID, LOCATION = 121, 70, 44, 77, 120, 58
-
-
-def ctx(number: int, content: bytes) -> bytes:
-    return bytes([number << 4 | 0x08 | len(content)]) + content
-
-
-def app(number: int, content: bytes) -> bytes:
-    if len(content) < 5:
-        return bytes([number << 4 | len(content)]) + content
-    return bytes([number << 4 | 5, len(content)]) + content
-
-
-def opening(n: int) -> bytes:
-    return bytes([n << 4 | 0x0E])
-
-
-def closing(n: int) -> bytes:
-    return bytes([n << 4 | 0x0F])
-
-
-def oid(object_type: int, instance: int) -> bytes:
-    return (object_type << 22 | instance).to_bytes(4, "big")
-
-
-def text(value: str) -> bytes:
-    return app(7, b"\x00" + value.encode())
-
-
-def bvlc(npdu: bytes, function: int = 0x0A, prefix: bytes = b"") -> bytes:
-    body = prefix + npdu
-    return bytes([0x81, function]) + (len(body) + 4).to_bytes(2, "big") + body
-
-
-def confirmed(invoke_id: int, service: int, data: bytes) -> bytes:
-    return bvlc(b"\x01\x04" + bytes([0x00, 0x05, invoke_id, service]) + data)
 
 
 def ack_apdu(invoke_id: int, service: int, data: bytes) -> bytes:

@@ -42,8 +42,10 @@ def text(value: str) -> bytes:
     return app(7, b"\x00" + value.encode())
 
 
-def bvlc(npdu: bytes, function: int = 0x0A) -> bytes:
-    return bytes([0x81, function]) + (len(npdu) + 4).to_bytes(2, "big") + npdu
+def bvlc(npdu: bytes, function: int = 0x0A, prefix: bytes = b"") -> bytes:
+    """A BVLC frame; ``prefix`` goes between header and NPDU (Forwarded-NPDU's origin)."""
+    body = prefix + npdu
+    return bytes([0x81, function]) + (len(body) + 4).to_bytes(2, "big") + body
 
 
 def confirmed(invoke_id: int, service: int, data: bytes) -> bytes:

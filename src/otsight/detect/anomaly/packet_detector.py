@@ -25,7 +25,7 @@ from .base import QuantileThreshold, Threshold
 from .features import FeatureExtractor, describe
 from .grouping import Burst, BurstGrouper, alert_id
 from .kitnet import KitNET
-from .persist import Arrays, StateError, load_state, rebuild, save_state
+from .persist import Arrays, load_model, save_state
 from .phases import (
     CALIBRATE,
     DETECT,
@@ -359,10 +359,7 @@ class AnomalyDetector:
 
     @classmethod
     def load(cls, prefix: str) -> AnomalyDetector:
-        arrays, meta = load_state(prefix)
-        if meta.get("detector") != cls.name:
-            raise StateError(f"{prefix}: not a {cls.name} state")
-        return rebuild(prefix, lambda: cls._from_state(arrays, meta))
+        return load_model(prefix, cls.name, cls._from_state)
 
     @classmethod
     def _from_state(cls, arrays: Arrays, meta: dict[str, Any]) -> AnomalyDetector:

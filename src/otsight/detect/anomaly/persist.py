@@ -50,6 +50,16 @@ def rebuild(prefix: str | Path, build: Callable[[], T]) -> T:
         raise StateError(f"saved state {prefix} is incomplete or inconsistent: {exc!r}") from exc
 
 
+def load_model(
+    prefix: str | Path, name: str, build: Callable[[Arrays, dict[str, Any]], T]
+) -> T:
+    """Read a saved state, check it is model ``name``'s and ``build`` the model from it."""
+    arrays, meta = load_state(prefix)
+    if meta.get("detector") != name:
+        raise StateError(f"{prefix}: not a {name} state")
+    return rebuild(prefix, lambda: build(arrays, meta))
+
+
 def load_state(prefix: str | Path) -> tuple[Arrays, dict[str, Any]]:
     npz, js = _paths(prefix)
     try:

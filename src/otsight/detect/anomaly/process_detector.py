@@ -26,7 +26,7 @@ from ...decode.view import BatchView
 from ...protocols.modbus.events import ModbusRequest, ModbusResponse
 from .base import QuantileThreshold, Threshold
 from .grouping import Burst, BurstGrouper, alert_id
-from .persist import Arrays, StateError, load_state, rebuild, save_state
+from .persist import Arrays, load_model, save_state
 from .phases import (
     CALIBRATE,
     DETECT,
@@ -394,10 +394,7 @@ class ProcessValueDetector:
 
     @classmethod
     def load(cls, prefix: str) -> ProcessValueDetector:
-        arrays, meta = load_state(prefix)
-        if meta.get("detector") != cls.name:
-            raise StateError(f"{prefix}: not a {cls.name} state")
-        return rebuild(prefix, lambda: cls._from_state(arrays, meta))
+        return load_model(prefix, cls.name, cls._from_state)
 
     @classmethod
     def _from_state(cls, arrays: Arrays, meta: dict[str, Any]) -> ProcessValueDetector:

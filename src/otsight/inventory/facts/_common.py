@@ -171,31 +171,31 @@ def activity(
     event: Event, category: str, operation: str | None = None, protocol: str | None = None
 ) -> Activity:
     """The sender of ``event`` (a request) is the client, its receiver the server."""
-    return Activity(
-        ts=event.ts,
-        protocol=protocol or type(event).protocol,
-        category=category,
-        operation=operation or event.action,
-        client_ip=event.src_ip,
-        server_ip=event.dst_ip,
-        server_port=event.dst_port,
-        transport=event.transport,
-        frame=event.frame,
-    )
+    return _activity(event, category, operation, protocol, reverse=False)
 
 
 def reverse_activity(
     event: Event, category: str, operation: str | None = None, protocol: str | None = None
 ) -> Activity:
     """``event`` travelled from the server to the client (a delivery or a reply-side record)."""
+    return _activity(event, category, operation, protocol, reverse=True)
+
+
+def _activity(
+    event: Event, category: str, operation: str | None, protocol: str | None, reverse: bool
+) -> Activity:
+    client, server, port = (
+        (event.dst_ip, event.src_ip, event.src_port) if reverse
+        else (event.src_ip, event.dst_ip, event.dst_port)
+    )
     return Activity(
         ts=event.ts,
         protocol=protocol or type(event).protocol,
         category=category,
         operation=operation or event.action,
-        client_ip=event.dst_ip,
-        server_ip=event.src_ip,
-        server_port=event.src_port,
+        client_ip=client,
+        server_ip=server,
+        server_port=port,
         transport=event.transport,
         frame=event.frame,
     )
