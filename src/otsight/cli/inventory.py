@@ -21,7 +21,6 @@ from .progress import file_progress
 if TYPE_CHECKING:  # imported by the command itself: other commands start faster without them
     from ..inventory.builder import InventoryBuilder
     from ..inventory.model import Asset
-    from ..inventory.oui import OuiRegistry
 
 # Smaller batches than `analyze`: the per-batch arrays are transient, the inventory is not, and
 # at tens of thousands of hosts the two together set the peak memory.
@@ -59,8 +58,8 @@ def inventory_command(
     from ..inventory.builder import InventoryBuilder
     from ..inventory.evaluate import score
     from ..inventory.expected import ExpectedError, coverage, load_expected
-    from ..inventory.oui import OuiRegistry
     from ..pipeline.assemble import build_stages, run_files
+    from .storage import vendor_registry
 
     err = Console(stderr=True)
     rows = None
@@ -77,11 +76,7 @@ def inventory_command(
         except (OSError, ValueError) as exc:
             err.print(f"[red]error:[/] {truth}: cannot read the truth file: {exc}", highlight=False)
             raise typer.Exit(2) from None
-    try:
-        oui: OuiRegistry | None = OuiRegistry.load()
-    except FileNotFoundError as exc:
-        err.print(f"[yellow]warning:[/] {exc}; vendors from MAC addresses are off")
-        oui = None
+    oui = vendor_registry(err)
     builder = InventoryBuilder(oui=oui)
     stages = build_stages([builder])
     with file_progress(captures, progress, err) as update:

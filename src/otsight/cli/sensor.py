@@ -139,17 +139,12 @@ def sensor_command(
 
 def _make_sensor(options: SensorOptions, db: str | None, err: Console) -> tuple[Sensor, str]:
     """The sensor on an open store (made if empty); exits 2 with the reason when that fails."""
-    from ..inventory.oui import OuiRegistry
     from ..sensor.service import Sensor
     from ..store.db import describe, session_factory
-    from .storage import open_engine
+    from .storage import open_engine, vendor_registry
 
     engine = open_engine(db, err)
-    try:
-        oui: OuiRegistry | None = OuiRegistry.load()
-    except FileNotFoundError as exc:
-        err.print(f"[yellow]warning:[/] {exc}; vendors from MAC addresses are off")
-        oui = None
+    oui = vendor_registry(err)
     try:
         sensor = Sensor(options, session_factory(engine), oui=oui)
     except ValueError as exc:  # a detector config naming an unknown detector or option

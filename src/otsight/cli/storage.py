@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # SQLAlchemy, the inventory and the detectors: only when --db
 
     from ..detect.stage import DetectionStage
     from ..inventory.builder import InventoryBuilder
+    from ..inventory.oui import OuiRegistry
     from ..store.batch import BatchWriter
     from ..store.sink import StoreSink
 
@@ -67,23 +68,28 @@ def open_engine(db: str | None, err: Console) -> Engine:
     return engine
 
 
+def vendor_registry(err: Console) -> OuiRegistry | None:
+    """The MAC vendor registries, or None (with a warning) when none is installed."""
+    from ..inventory.oui import OuiRegistry
+
+    try:
+        return OuiRegistry.load()
+    except FileNotFoundError as exc:
+        err.print(f"[yellow]warning:[/] {exc}; vendors from MAC addresses are off")
+        return None
+
+
 def open_store(
     db: str, source: str, detection: DetectionStage | None, err: Console
 ) -> StoreStages:
     """Open (and if empty, create) the store; exit 2 with the reason when that fails."""
     from ..inventory.builder import InventoryBuilder
-    from ..inventory.oui import OuiRegistry
     from ..store.batch import BatchWriter
     from ..store.db import describe, session_factory
     from ..store.sink import StoreSink
 
     engine = open_engine(db, err)
-    try:
-        oui: OuiRegistry | None = OuiRegistry.load()
-    except FileNotFoundError as exc:
-        err.print(f"[yellow]warning:[/] {exc}; vendors from MAC addresses are off")
-        oui = None
-    inventory = InventoryBuilder(oui=oui)
+    inventory = InventoryBuilder(oui=vendor_registry(err))
     writer = BatchWriter(session_factory(engine))
     alerts = (lambda: detection.alerts) if detection is not None else None
     incidents = detection.incidents if detection is not None else None

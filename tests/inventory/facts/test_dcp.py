@@ -7,6 +7,7 @@ import struct
 from pathlib import Path
 
 from otsight.testing.packets import ethernet
+from protocols.dcp.helpers import block, dcp, ip4
 
 from .helpers import acts, facts, observed
 
@@ -14,19 +15,6 @@ ENG, PLC = "00:0c:29:ba:09:ea", "08:00:06:93:cf:32"
 MCAST = "01:0e:cf:00:00:00"
 HELLO_MCAST = "01:0e:cf:00:00:01"
 PN = 0x8892
-
-
-def block(opt: int, sub: int, value: bytes) -> bytes:
-    raw = struct.pack("!BBH", opt, sub, len(value)) + value
-    return raw + b"\0" * (len(value) & 1)
-
-
-def dcp(frame_id: int, sid: int, stype: int, xid: int, blocks: bytes, delay: int = 0) -> bytes:
-    return struct.pack("!HBBIHH", frame_id, sid, stype, xid, delay, len(blocks)) + blocks
-
-
-def ip4(text: str) -> bytes:
-    return bytes(int(x) for x in text.split("."))
 
 
 def identity_blocks(name: bytes, address: str) -> bytes:

@@ -20,23 +20,12 @@ from otsight.testing.corpus import catalog_captures, shared_data
 from otsight.testing.packets import ethernet
 from otsight.testing.protocol_oracle import Agreement, compare, dissect_frames
 
+from .helpers import block, dcp, ip4
+
 DATA = shared_data()
 T0 = 1_767_225_600_000_000_000
 ENG, PLC = "00:0c:29:ba:09:ea", "08:00:06:93:cf:32"
 MCAST = "01:0e:cf:00:00:00"
-
-
-def block(opt: int, sub: int, value: bytes) -> bytes:
-    raw = struct.pack("!BBH", opt, sub, len(value)) + value
-    return raw + b"\0" * (len(value) & 1)
-
-
-def dcp(frame_id: int, sid: int, stype: int, xid: int, blocks: bytes, delay: int = 0) -> bytes:
-    return struct.pack("!HBBIHH", frame_id, sid, stype, xid, delay, len(blocks)) + blocks
-
-
-def ip4(text: str) -> bytes:
-    return bytes(int(x) for x in text.split("."))
 
 
 def _write(path: Path, frames: list[bytes]) -> None:
