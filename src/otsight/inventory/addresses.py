@@ -78,14 +78,7 @@ class AddressBook:
         wire: npt.NDArray[np.integer[Any]],
         ok: npt.NDArray[np.bool_],
     ) -> None:
-        macs = src[ok]
-        uniq, inverse, counts = np.unique(macs, return_inverse=True, return_counts=True)
-        tsel = ts[ok]
-        first = np.full(uniq.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
-        last = np.zeros(uniq.shape[0], dtype=np.int64)
-        np.minimum.at(first, inverse, tsel)
-        np.maximum.at(last, inverse, tsel)
-        nbytes = np.bincount(inverse, weights=wire[ok], minlength=uniq.shape[0])
+        uniq, inverse, counts, first, last, nbytes = _grouped(src[ok], ts[ok], wire[ok])
         stp = np.bincount(inverse, weights=(dst[ok] == STP_MAC), minlength=uniq.shape[0])
         rows = zip(
             uniq.tolist(),
@@ -131,13 +124,7 @@ class AddressBook:
             return
         keys = np.empty(int(sel.sum()), dtype=[("m", "<i8"), ("h", "<u8"), ("l", "<u8")])
         keys["m"], keys["h"], keys["l"] = mac[sel], hi[sel], lo[sel]
-        uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        tsel = ts[sel]
-        first = np.full(uniq.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
-        last = np.zeros(uniq.shape[0], dtype=np.int64)
-        np.minimum.at(first, inverse, tsel)
-        np.maximum.at(last, inverse, tsel)
-        nbytes = np.bincount(inverse, weights=wire[sel], minlength=uniq.shape[0])
+        uniq, _inverse, counts, first, last, nbytes = _grouped(keys, ts[sel], wire[sel])
         rows = zip(
             uniq.tolist(),
             (first / 1e9).tolist(),
@@ -158,3 +145,17 @@ class AddressBook:
             else:
                 bnd.received += n
             bnd.last_ts = max(bnd.last_ts, t1)
+
+
+def _grouped(
+    keys: npt.NDArray[Any], ts: npt.NDArray[np.int64], wire: npt.NDArray[np.integer[Any]]
+) -> tuple[npt.NDArray[Any], ...]:
+    """Distinct ``keys`` with, per key: the row's group (inverse), packets, first and last
+    time, bytes on the wire."""
+    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    first = np.full(uniq.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.zeros(uniq.shape[0], dtype=np.int64)
+    np.minimum.at(first, inverse, ts)
+    np.maximum.at(last, inverse, ts)
+    nbytes = np.bincount(inverse, weights=wire, minlength=uniq.shape[0])
+    return uniq, inverse, counts, first, last, nbytes
