@@ -178,6 +178,8 @@ class EventBatch:
     """
 
     protocol: str = "unknown"
+    # The event classes the batch may hold (what a consumer routes on without building them).
+    event_types: tuple[type[BaseEvent], ...] = ()
 
     def __init__(self) -> None:
         self._events: Sequence[BaseEvent] | None = None
@@ -196,6 +198,12 @@ class EventBatch:
 
     def _materialise(self) -> Sequence[BaseEvent]:
         raise NotImplementedError
+
+    def summary(self) -> EventBatch:
+        """The events that say all a consumer needs that does not look at every repeated
+        message (polling reads after the first): the whole batch unless a subclass knows
+        better."""
+        return self
 
     def ecs_docs(self, shared: bool = False) -> Iterable[dict[str, Any]]:
         """One ECS document per event, in order (as ``e.ecs() for e in self``).

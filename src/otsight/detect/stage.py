@@ -20,8 +20,6 @@ from ..alerts.model import Alert
 from ..core.events import BaseEvent, EventBatch
 from ..decode.flows import FlowColumns
 from ..decode.view import BatchView
-from ..protocols.modbus.batch import ModbusBatch
-from ..protocols.modbus.events import ModbusRequest, ModbusResponse
 from .base import Detector
 
 log = logging.getLogger(__name__)
@@ -74,12 +72,12 @@ class DetectionStage:
                 self._failed(detector, "on_event", exc, event)
 
     def on_events(self, batch: EventBatch) -> None:
-        """A compiled batch: Modbus polling reaches the detectors as its summary when none of
-        them needs every read (the default rules), else event by event."""
-        if isinstance(batch, ModbusBatch):
-            routed = set(self._route(ModbusRequest)) | set(self._route(ModbusResponse))
-            if all(not d.sees_every_poll for d in routed):
-                batch = batch.subset(batch.polling_summary())
+        """A compiled batch (Modbus polling) reaches the detectors as its summary when none of
+        those its events go to needs every repeated message (the default rules), else event
+        by event."""
+        routed = {d for kind in batch.event_types for d in self._route(kind)}
+        if batch.event_types and not any(d.sees_every_poll for d in routed):
+            batch = batch.summary()
         for event in batch.events():
             self.on_event(event)
 

@@ -25,6 +25,7 @@ class ModbusBatch(EventBatch):
     """Requests and responses in packet order (per row: one ADU)."""
 
     protocol = "modbus"
+    event_types = (ModbusRequest, ModbusResponse)
 
     def __init__(
         self,
@@ -69,6 +70,9 @@ class ModbusBatch(EventBatch):
             _, first = np.unique(key, return_index=True)
             keep[idx[first]] = True
         return np.flatnonzero(keep)
+
+    def summary(self) -> ModbusBatch:
+        return self.subset(self.polling_summary())
 
     def _rows(self) -> tuple[list[Any], ...]:
         c = self.columns
