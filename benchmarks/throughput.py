@@ -22,9 +22,11 @@ whatever ``PYTHONPATH`` points at (e.g. a git worktree's ``src``).
 
 For each otsight mode, one run on the full capture with an empty numba cache (a fresh
 ``NUMBA_CACHE_DIR``) gives the cold first-run time (skip with ``--no-cold``); then one untimed
-warm-up on a small capture fills the normal on-disk cache, and the best of ``--runs`` timed runs
-is reported. tshark gets the same best-of-N. Peak RSS and CPU time (user + system, which a busy
-machine disturbs less than wall time) come from ``wait4()``'s resource usage of each child.
+warm-up on a small capture fills the normal on-disk caches (numba's kernels and Python's
+bytecode: the children run without ``PYTHONDONTWRITEBYTECODE``, as a user's would), and the
+best of ``--runs`` timed runs is reported. tshark gets the same best-of-N. Peak RSS and CPU
+time (user + system, which a busy machine disturbs less than wall time) come from ``wait4()``'s
+resource usage of each child.
 
 If the otsight CLI is missing or fails, its rows say why, tshark is still measured, and the
 script exits with status 1.
@@ -230,6 +232,11 @@ def bench_otsight(
 ) -> Measurement:
     label, extra = MODES[mode]
     command = [*cli, "analyze", str(capture), "--json", *extra]
+    # A normal first run leaves the bytecode of every module beside its source (pip does the
+    # same at install time), so later runs do not compile. PYTHONDONTWRITEBYTECODE (set on
+    # some CI and sandbox machines) would make every timed run compile otsight's ~300 modules
+    # again (~0.4 s): the children run without it, as on a user's machine.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     m = Measurement(label, command)
     if not Path(cli[0]).exists() and shutil.which(cli[0]) is None:
         m.ok = False
@@ -248,18 +255,19 @@ def bench_otsight(
     if cold:
         with tempfile.TemporaryDirectory(prefix="otsight-numba-cold-") as cold_cache:
             log.print(f"{label}: cold run (empty numba cache)")
-            first = run_measured(command, env={**os.environ, "NUMBA_CACHE_DIR": cold_cache})
+            first = run_measured(command, env={**env, "NUMBA_CACHE_DIR": cold_cache})
         if failed(first, "cold run"):
             return m
         m.cold_s = round(first.wall_s, 3)
         m.cold_peak_rss_mb = round(first.peak_rss_mb, 1)
     log.print(f"{label}: warm-up on a small capture")
-    if failed(run_measured([*cli, "analyze", str(warmup), "--json", *extra]), "warm-up run"):
+    warm = run_measured([*cli, "analyze", str(warmup), "--json", *extra], env=env)
+    if failed(warm, "warm-up run"):
         return m
     results = []
     for i in range(runs):
         log.print(f"{label}: run {i + 1}/{runs}")
-        result = run_measured(command)
+        result = run_measured(command, env=env)
         if failed(result, f"run {i + 1}"):
             return m
         results.append(result)

@@ -24,7 +24,7 @@ from otsight.protocols.registry import (
     DissectorSelector,
     builtin_dissectors,
 )
-from otsight.testing.corpus import shared_data
+from otsight.testing.corpus import catalog_captures, shared_data
 from otsight.testing.synth import generate
 
 DATA = shared_data()
@@ -143,3 +143,46 @@ def test_ties_and_capped_scores_keep_the_list_order(seed: int) -> None:
     asked = [(FlowContext(1, 6, "192.0.2.1", sport, "192.0.2.2", dport), 0, b"x" * 20)
              for sport in (502, 40000) for dport in (80, 443, 502, 20000, 1)]
     _check(dissectors, asked)
+
+
+def _payloads(names: list[str]) -> list[tuple[int, bytes]]:
+    """Every payload (first or not) of every UDP and TCP flow of ``names``, with direction."""
+    seen: list[tuple[int, bytes]] = []
+
+    class Keep:
+        def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> None:
+            seen.append((direction, data))
+
+        def on_gap(self, direction: int, nbytes: int, ts_ns: int) -> None:
+            pass
+
+        def on_end(self, ts_ns: int) -> None:
+            pass
+
+    analyze(names, handler_factory=lambda flow, direction, data: Keep())
+    return seen
+
+
+def test_no_probe_exceeds_its_declared_max_score(tmp_path: Path) -> None:
+    """The selector skips a class whose max_score cannot beat the best so far: each bound
+    must hold on real traffic of that protocol, other traffic and random bytes."""
+    capped = [d for d in builtin_dissectors() if d.max_score < 1.0]
+    assert {"coap", "bacnet", "dhcpv6"} <= {d.name for d in capped}
+    plant = tmp_path / "plant.pcap"
+    generate(plant, 20_000, seed=3)
+    names = [str(plant)]
+    if DATA is not None:
+        for protocol in ("coap", "bacnet", "dhcpv6", "dns", "mdns", "llmnr", "nbns"):
+            names += [str(p) for p in catalog_captures(DATA, protocol)[:25]]
+        names += [str(DATA / rel) for rel in CORPUS if (DATA / rel).exists()]
+    rng = random.Random(8)
+    payloads = _payloads(sorted(set(names)))
+    payloads += [(rng.randrange(2), rng.randbytes(rng.randrange(1, 300))) for _ in range(5000)]
+    reached: dict[str, float] = {}
+    for cls in capped:
+        for direction, data in payloads:
+            score = cls.probe(data, direction)
+            assert score <= cls.max_score, (cls.name, data[:32].hex())
+            reached[cls.name] = max(reached.get(cls.name, 0.0), score)
+    if DATA is not None:  # the real captures hold each protocol's best case
+        assert reached == {d.name: d.max_score for d in capped}

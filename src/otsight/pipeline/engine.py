@@ -443,16 +443,32 @@ class Engine:
         buf = batch.buf.data  # a memoryview: slicing it copies nothing until bytes()
         first = batch.first_frame
         deliver = self._deliver_direction
+        consumer = self.consumer  # not resized while a range is dispatched
+        handlers = self.handlers
         for k, i in enumerate(packets):
             if is_frame[k]:
                 self._deliver_frame(batch, table, i)
+                continue
+            s = slot_list[k]
+            state = consumer[s]
+            if state == CONSUMER_NONE:  # e.g. a handler said it was done earlier in the range
                 continue
             if i in overrides:  # a reassembled IP fragment: its payload is not in the buffer
                 off = int(out_off[i])
                 data = self._payload(i)[off : off + lengths[k]]
             else:
                 data = bytes(buf[starts[k] : starts[k] + lengths[k]])
-            deliver(slot_list[k], direction[k], data, times[k], first + i)
+            active = handlers.get(s) if state == CONSUMER_ACTIVE else None
+            if active is None:  # undecided, claimed by a batch path, or a handler missing
+                deliver(s, direction[k], data, times[k], first + i)
+                continue
+            # The common case inline (one Python call per payload saved): as in
+            # _deliver_direction, a true result means the handler is done with the flow.
+            try:
+                if active.on_data(direction[k], data, times[k], first + i):
+                    consumer[s] = CONSUMER_NONE
+            except Exception as exc:
+                self._failed(exc, active.on_data)
 
     def _deliver_frame(self, batch: FrameBatch, table: PacketTable, i: int) -> None:
         assert self.frame_handler is not None
@@ -499,9 +515,14 @@ class Engine:
                 resp_ip,
                 resp_port,
             )
-            held = self._held.get(s, [])
+            # Most flows decide on their first payload: nothing held, nothing to join.
+            held = self._held.get(s, []) if self._held else []
             # Probe with what this direction already sent while undecided, then this payload.
-            probe = b"".join(d for hd, d, _t, _f in held if hd == direction) + data
+            probe = (
+                b"".join([d for hd, d, _t, _f in held if hd == direction] + [data])
+                if held
+                else data
+            )
             try:
                 handler = self.handler_factory(ctx, direction, probe)
             except NeedMoreData:
@@ -517,9 +538,11 @@ class Engine:
                 self.stats.handler_errors += 1
                 log.exception("handler factory failed on flow %d", ctx.flow_id)
                 handler = None
-            early = self._early_gaps.pop(s, [])
-            self._held.pop(s, None)
-            self._undecided.pop(s, None)
+            early = self._early_gaps.pop(s, []) if self._early_gaps else []
+            if held:
+                del self._held[s]
+            if self._undecided:
+                self._undecided.pop(s, None)
             if handler is None:
                 self.consumer[s] = CONSUMER_NONE
                 return

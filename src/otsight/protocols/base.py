@@ -25,6 +25,11 @@ class Dissector:
     name: ClassVar[str] = "base"  # slug, also the ``event.module`` of its events
     transport: ClassVar[str] = "tcp"  # "tcp" or "udp"
     ports: ClassVar[frozenset[int]] = frozenset()  # standard ports: a hint, never proof
+    # The most ``probe`` ever returns. A class that never claims full certainty says so, and
+    # the selector then skips its probe once another class already scored more than that
+    # could (every UDP flow is offered to every UDP dissector). tests/protocols/test_probes.py
+    # holds each class to its bound.
+    max_score: ClassVar[float] = 1.0
     def __init__(self, flow: FlowContext) -> None:
         self.flow = flow
         self.malformed = 0  # messages that could not be parsed (counted, skipped)

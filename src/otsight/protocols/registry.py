@@ -160,7 +160,7 @@ class DissectorSelector:
                     ranks[port] = (*ranks.get(port, ()), rank)
             self._port_ranks[transport] = ranks
         self._order: dict[
-            tuple[str, frozenset[int]], tuple[tuple[int, type[Dissector], float], ...]
+            tuple[str, tuple[int, ...]], tuple[tuple[int, type[Dissector], float, float], ...]
         ] = {}
         self._sink_batch: Callable[[EventBatch], None] | None = getattr(sink, "on_events", None)
 
@@ -173,11 +173,12 @@ class DissectorSelector:
         best: type[Dissector] | None = None
         best_score = 0.0
         best_rank = 0
-        # Dissectors of the flow's ports first: once one scores more than any other could
-        # (a probe scores at most 1, plus the port bonus), the rest need not be asked. Ties go
-        # to the earlier dissector of the list, as if all had been asked in list order.
-        for rank, cls, bonus in self._candidates(transport, flow.orig_port, flow.resp_port):
-            ceiling = 1.0 + bonus
+        # Dissectors of the flow's ports first: once one scores more than another could (its
+        # max_score, at most 1, plus its port bonus), that one need not be asked. Ties go to
+        # the earlier dissector of the list, as if all had been asked in list order.
+        for rank, cls, bonus, ceiling in self._candidates(
+            transport, flow.orig_port, flow.resp_port
+        ):
             if ceiling < best_score or (ceiling == best_score and rank > best_rank):
                 continue
             try:
@@ -200,18 +201,22 @@ class DissectorSelector:
 
     def _candidates(
         self, transport: str, orig_port: int, resp_port: int
-    ) -> tuple[tuple[int, type[Dissector], float], ...]:
-        """(list position, class, port bonus) with the flow's port dissectors first."""
+    ) -> tuple[tuple[int, type[Dissector], float, float], ...]:
+        """(list position, class, port bonus, highest possible score) with the flow's port
+        dissectors first."""
         ports = self._port_ranks.get(transport, {})
-        on_port = frozenset(ports.get(resp_port, ()) + ports.get(orig_port, ()))
-        order = self._order.get((transport, on_port))
+        # Keyed by the ranks as found (a handful of distinct tuples): no set built per flow.
+        ranks = ports.get(resp_port, ()) + ports.get(orig_port, ())
+        order = self._order.get((transport, ranks))
         if order is None:
+            on_port = frozenset(ranks)
             listed = list(enumerate(self.by_transport.get(transport, [])))
             order = tuple(
-                [(rank, cls, PORT_BONUS) for rank, cls in listed if rank in on_port]
-                + [(rank, cls, 0.0) for rank, cls in listed if rank not in on_port]
+                [(rank, cls, PORT_BONUS, _ceiling(cls) + PORT_BONUS)
+                 for rank, cls in listed if rank in on_port]
+                + [(rank, cls, 0.0, _ceiling(cls)) for rank, cls in listed if rank not in on_port]
             )
-            self._order[(transport, on_port)] = order
+            self._order[(transport, ranks)] = order
         return order
 
     def _batch_path(self, cls: type[Dissector]) -> BatchPath | None:
@@ -238,6 +243,10 @@ class DissectorSelector:
             return
         for event in batch.events():
             self.sink(event)  # type: ignore[arg-type]
+
+
+def _ceiling(cls: type[Dissector]) -> float:
+    return min(max(cls.max_score, 0.0), 1.0)
 
 
 class FrameDispatcher:

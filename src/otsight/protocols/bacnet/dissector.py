@@ -35,6 +35,7 @@ class BacnetDissector(Dissector):
     name: ClassVar[str] = "bacnet"
     transport: ClassVar[str] = "udp"
     ports: ClassVar[frozenset[int]] = frozenset({47808})
+    max_score: ClassVar[float] = 0.7  # looks_like_bacnet
 
     def __init__(self, flow: FlowContext) -> None:
         super().__init__(flow)

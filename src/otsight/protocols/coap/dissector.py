@@ -116,6 +116,7 @@ class CoapDissector(Dissector):
     name: ClassVar[str] = "coap"
     transport: ClassVar[str] = "udp"
     ports: ClassVar[frozenset[int]] = frozenset({5683})
+    max_score: ClassVar[float] = 0.7  # looks_like_coap
 
     def __init__(self, flow: FlowContext) -> None:
         super().__init__(flow)

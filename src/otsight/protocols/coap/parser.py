@@ -85,6 +85,13 @@ KNOWN_OPTIONS = frozenset(
 
 def looks_like_coap(data: bytes) -> float:
     """How sure (0..1) that a datagram is CoAP."""
+    # Every UDP flow of another protocol is asked too: reject on the fixed header (version 1,
+    # token length, a request or response code class) before parsing the options.
+    if len(data) < 4 or data[0] >> 6 != 1 or data[0] & 0x0F > 8:
+        return 0.0
+    code = data[1]
+    if code >> 5 not in (0, 2, 4, 5) or (code >> 5 == 0 and code > 7):
+        return 0.0
     try:
         pdu = parse_coap(data)
     except Malformed:

@@ -94,6 +94,7 @@ def dhcp_fields(msg: Dhcp) -> dict[str, Any]:
 class Dhcpv6Dissector(DatagramDissector):
     name: ClassVar[str] = "dhcpv6"
     ports: ClassVar[frozenset[int]] = frozenset({546, 547})
+    max_score: ClassVar[float] = 0.5  # looks_like_dhcpv6
 
     @classmethod
     def probe(cls, data: bytes, direction: int) -> float:

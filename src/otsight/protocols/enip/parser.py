@@ -64,8 +64,8 @@ def parse_header(msg: bytes) -> EncapHeader:
 
 def looks_like_enip(data: bytes, datagram: bool = False) -> float:
     """Score (0..1) that ``data`` starts with an EtherNet/IP encapsulation message."""
-    if len(data) < HEADER_LEN:
-        return 0.0
+    if len(data) < HEADER_LEN or (data[0] | data[1] << 8) > MAX_COMMAND:
+        return 0.0  # most flows of other protocols end here, before a header is built
     h = parse_header(data)
     if h.command > MAX_COMMAND or h.options != 0:
         return 0.0
