@@ -69,6 +69,13 @@ def analyze_command(
         "--progress/--no-progress",
         help="Progress bar (default: on for big inputs on a terminal).",
     ),
+    processes: int | None = typer.Option(
+        None,
+        "--processes",
+        min=1,
+        help="Dissect capture files with this many processes, 1 or 2 (default: 2 for inputs of "
+        "32 MB or more on a machine with two or more CPUs); the results are the same.",
+    ),
 ) -> None:
     """Decode captures and summarise them: volume, protocols, flows, talkers, errors."""
     err = Console(stderr=True)
@@ -117,7 +124,7 @@ def analyze_command(
         if interface:
             result = _live(interface, bpf, count, duration, err, stages)
         else:
-            result = _files(captures, progress, err, stages)
+            result = _files(captures, progress, err, stages, processes)
     finally:
         if sink is not None:
             sink.close()
@@ -153,10 +160,19 @@ def _files(
     progress: bool | None,
     err: Console,
     stages: Stages | None,
+    processes: int | None = None,
 ) -> AnalysisResult:
     """Analyse files, with a progress bar for big inputs on a terminal."""
-    with file_progress(captures, progress, err) as update:
-        return run_files(captures, stages, progress=update)
+    from ..pipeline.shards import ShardError, default_processes
+
+    if processes is None:
+        processes = default_processes(captures)
+    try:
+        with file_progress(captures, progress, err) as update:
+            return run_files(captures, stages, progress=update, processes=processes)
+    except ShardError as exc:
+        err.print(f"[red]error:[/] {exc}; --processes 1 runs without the second process")
+        raise typer.Exit(1) from None
 
 
 def _live(

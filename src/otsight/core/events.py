@@ -199,6 +199,13 @@ class EventBatch:
     def _materialise(self) -> Sequence[BaseEvent]:
         raise NotImplementedError
 
+    @classmethod
+    def merged(cls, batches: Sequence[EventBatch]) -> EventBatch | None:
+        """One batch of the events of ``batches`` (all of this class) in packet order, or None
+        if the class cannot join batches (a sharded run then hands their events over one by
+        one: pipeline.shards)."""
+        return None
+
     def summary(self) -> EventBatch:
         """The events that say all a consumer needs that does not look at every repeated
         message (polling reads after the first): the whole batch unless a subclass knows

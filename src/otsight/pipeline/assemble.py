@@ -52,10 +52,21 @@ def run_files(
     stages: Stages | None,
     progress: Progress | None = None,
     batch_frames: int = BATCH_FRAMES,
+    processes: int = 1,
 ) -> AnalysisResult:
-    """Analyse capture files through ``stages`` (or L2-L4 only when None)."""
+    """Analyse capture files through ``stages`` (or L2-L4 only when None).
+
+    With ``processes`` 2 (more is taken as 2) and inputs that can be read twice, a second
+    process dissects part of the flows (pipeline.shards); results are the same."""
     if stages is None:
         return analyze(names, progress=progress, batch_frames=batch_frames)
+    if processes > 1:
+        from .shards import MAIN_SHARE_OBSERVED, analyze_sharded, shardable
+
+        if shardable(names):
+            # The main process also runs what observes the events: it keeps fewer flows then.
+            share = MAIN_SHARE_OBSERVED if stages.fanout.observers else 0.5
+            return analyze_sharded(names, stages, progress, batch_frames, share)
     return analyze(
         names,
         handler_factory=stages.selector,

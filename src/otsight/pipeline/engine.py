@@ -98,6 +98,18 @@ class Engine:
         self.path_of = np.zeros(0, dtype=np.uint8)
         self._claimable: set[int] = set()  # slots whose handler's path may claim them
         self.tcp = TcpSlowPath(self.flows.state, self._deliver_slow, self._gap)
+        # Which flows this engine dissects (by flow id): None for all. A sharded run
+        # (pipeline.shards) runs one engine per process over the same input, each with its
+        # own share of the flows.
+        self.owns: Callable[[int], bool] | None = None
+        # Where the engine is in the input, the same in every process that reads it: (batch,
+        # packet index, stage, end call, flow within the call). Everything a handler emits
+        # happens at one position, so a sharded run can put its processes' events back in
+        # the order one process would have made them (pipeline.shards). Stages at a packet:
+        # flows ended there, then batch paths of the range it starts, then its payload, then
+        # the TCP slow path; a batch's idle flows end at index len(batch).
+        self.position = [0, 0, 0, 0, 0]
+        self._end_calls = 0
         self.stats = EngineStats()
         self.now_ns = 0
         self._cur: tuple[FrameBatch, PacketTable, dict[int, bytes]] | None = None
@@ -114,6 +126,10 @@ class Engine:
         if n == 0:
             return
         self.stats.packets += n
+        position = self.position
+        position[0] += 1
+        position[1] = -1  # flows evicted while the batch's flows are assigned
+        position[2] = 0
         table = decode_batch(batch)
         overrides: dict[int, bytes] = {}
         frag_idx = np.nonzero(table.frag)[0]
@@ -179,7 +195,9 @@ class Engine:
                 break
             i = int(stop)
             s = int(slots[i])
+            position[1] = i
             if code == SPLIT:
+                position[2] = 0
                 reason = self.flows.end_reason(s, int(batch.ts_ns[i]))
                 h = self.flows.hash_of(s)
                 key = self.flows.key_of(s)
@@ -195,6 +213,7 @@ class Engine:
                 continue
             # SLOW: a TCP segment the fast path cannot place, or an ACK the peer's buffered
             # data waits for.
+            position[2] = 3
             b = int(side[i])
             f = int(flags[i])
             ts = int(batch.ts_ns[i])
@@ -214,6 +233,8 @@ class Engine:
             ids = np.where(ended_ids != 0, ended_ids, ids)
             self.on_batch(BatchView(batch, table, slots, ids))
         self._cur = None
+        position[1] = n
+        position[2] = 0
         self._expire()
 
     def _flow_ids(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -225,6 +246,7 @@ class Engine:
     def finish(self) -> None:
         """End every live flow (end of input), in flow id order."""
         slots = self._by_flow_id(self.flows.live_slots())
+        self.position[:3] = [self.position[0] + 1, 0, 0]
         self._end_flows(slots, END_EOF)
 
     # ------------------------------------------------------------------ flows
@@ -244,8 +266,12 @@ class Engine:
         if slots.size == 0:
             return
         st = self.flows.state
+        position = self.position
+        self._end_calls += 1
+        position[3] = self._end_calls
         if self.tcp.buffers or self.handlers or self._early_gaps or self._undecided:
-            for s in slots.tolist():
+            for j, s in enumerate(slots.tolist()):
+                position[4] = j
                 last_ts = int(st.last_ts[s])
                 if self.tcp.buffers:
                     self.tcp.flush(s, last_ts)  # packet time of the flow itself
@@ -266,11 +292,13 @@ class Engine:
         ended = self.flows.columns(slots, reasons)
         self.stats.flows_ended += len(ended)
         self.flows.release(slots)
+        position[4] = int(slots.size)  # reported after every handler of the call ended
         if self.on_flows_end is not None:
             self.on_flows_end(ended)
         if self.on_flow_end is not None:
             for record in ended.records():
                 self.on_flow_end(record)
+        position[3] = position[4] = 0
 
     def _ensure_consumer_capacity(self) -> None:
         cap = self.flows.state.capacity
@@ -323,6 +351,7 @@ class Engine:
                 want &= consumer != CONSUMER_NONE
                 flows = np.nonzero(want)[0] + start
                 if self.paths and flows.size:
+                    self.position[1:3] = [start, 1]  # ahead of the range's other payload
                     flows = self._run_paths(flows, consumer[flows - start], slots, side,
                                             out_off, out_len)
         if frames.size or flows.size:
@@ -445,7 +474,10 @@ class Engine:
         deliver = self._deliver_direction
         consumer = self.consumer  # not resized while a range is dispatched
         handlers = self.handlers
+        position = self.position
+        position[2] = 2
         for k, i in enumerate(packets):
+            position[1] = i
             if is_frame[k]:
                 self._deliver_frame(batch, table, i)
                 continue
@@ -506,6 +538,9 @@ class Engine:
             return
         if state == CONSUMER_UNDECIDED:
             assert self.handler_factory is not None
+            if self.owns is not None and not self.owns(int(self.flows.state.flow_id[s])):
+                self.consumer[s] = CONSUMER_NONE  # another process's flow
+                return
             orig_ip, orig_port, resp_ip, resp_port = self.flows.describe(s)
             ctx = FlowContext(
                 int(self.flows.state.flow_id[s]),
@@ -584,7 +619,11 @@ class Engine:
         if handler is not None:
             if self.consumer[s] != CONSUMER_NONE:  # NONE with a handler: it said it is done
                 self._call(handler.on_gap, self._direction(s, b), nbytes, ts)
-        elif self.handler_factory is not None and self.consumer[s] == CONSUMER_UNDECIDED:
+        elif (
+            self.handler_factory is not None
+            and self.consumer[s] == CONSUMER_UNDECIDED
+            and (self.owns is None or self.owns(int(self.flows.state.flow_id[s])))
+        ):
             self._early_gaps.setdefault(s, []).append((self._direction(s, b), nbytes, ts))
 
     def _call(self, fn: Callable[..., object], *args: object) -> object:

@@ -40,15 +40,19 @@ def analyze(
     frame_handler: FrameHandler | None = None,
     fanout: Fanout | None = None,
     batch_frames: int = BATCH_FRAMES,
+    engine_hook: Callable[[Engine], None] | None = None,
 ) -> AnalysisResult:
     """Analyse captures in order as one stream (flows may continue from file to file).
 
     ``batch_frames`` trades memory for per-batch overhead: stages that keep a lot of state
-    (the inventory at tens of thousands of hosts) run with smaller batches.
+    (the inventory at tens of thousands of hosts) run with smaller batches. ``engine_hook``
+    sees the engine before the first packet (a sharded run binds it: pipeline.shards).
     """
     inputs, errors = expand_inputs(names)
     summary = Summary()
     engine = _engine(summary, config, handler_factory, frame_handler, fanout)
+    if engine_hook is not None:
+        engine_hook(engine)
     for item in inputs:
         report = InputReport(item.name)
         summary.inputs.append(report)

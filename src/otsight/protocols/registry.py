@@ -219,6 +219,11 @@ class DissectorSelector:
             self._order[(transport, ranks)] = order
         return order
 
+    def send_to(self, sink: Callable[[Event], None]) -> None:
+        """Events from now on go to ``sink`` (and its ``on_events``, if it has one)."""
+        self.sink = sink
+        self._sink_batch = getattr(sink, "on_events", None)
+
     def _batch_path(self, cls: type[Dissector]) -> BatchPath | None:
         """The class's own batch path (one per selector), never one inherited from a parent."""
         path = self.batch_paths.get(cls)

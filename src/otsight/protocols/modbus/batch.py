@@ -56,6 +56,34 @@ class ModbusBatch(EventBatch):
         )
         return ModbusBatch(columns, self.values[gather], self.endpoints)
 
+    @classmethod
+    def merged(cls, batches: Sequence[EventBatch]) -> ModbusBatch:
+        """The rows of several batches in packet order, as one path's run would have made
+        them: each flow keeps its own endpoints and each row its own register values."""
+        parts = [b for b in batches if isinstance(b, ModbusBatch)]
+        if len(parts) != len(batches):
+            raise TypeError("only Modbus batches merge into a Modbus batch")
+        columns: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in parts[0].columns}
+        endpoints: list[tuple[Endpoints, Endpoints]] = []
+        values_seen = 0
+        for part in parts:
+            for name, col in part.columns.items():
+                if name == "flow":
+                    col = col + len(endpoints)
+                elif name == "val_start":
+                    col = np.where(part.columns["val_len"] != NONE, col + values_seen, col)
+                columns[name].append(col)
+            endpoints += part.endpoints
+            values_seen += int(part.values.shape[0])
+        joined = {name: np.concatenate(cols) for name, cols in columns.items()}
+        order = np.argsort(joined["frame"], kind="stable")  # each part is in packet order
+        return ModbusBatch(
+            {name: col[order].astype(cols[0].dtype) for (name, col), cols in
+             zip(joined.items(), columns.values(), strict=True)},
+            np.concatenate([part.values for part in parts]),
+            endpoints,
+        )
+
     def polling_summary(self) -> npt.NDArray[np.int64]:
         """Rows that say all a rule needs of polling: every request that is not a plain read
         (FC 1-4), and the first read request of each flow direction in the batch (who polls

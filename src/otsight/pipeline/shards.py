@@ -1,0 +1,327 @@
+"""Dissect a capture with two processes: both read it whole, each dissects its share of flows.
+
+Why: decoding and flow tracking are compiled and cheap; the dissectors are Python and are the
+cost. On a machine with a second core, a forked worker reads the same files, decodes them
+identically (same flows, same flow ids) and dissects the flows :func:`owner` gives it, while
+the main process dissects the others and runs everything after the protocol layer.
+
+Results stay exactly those of one process. Everything a dissector emits happens at an engine
+position (:attr:`Engine.position`, the same in both processes), so at every batch the worker
+sends its events, the main process merges them with its own (and its flow reports) in position
+order and only then hands them to the observers; batches of the same compiled path at the same
+position are joined into one (:meth:`EventBatch.merged`). When nothing observes events (a count
+per protocol is all that is wanted) the worker sends only its counts at the end. Link-layer
+frames (ARP, LLDP, ...) stay with the main process.
+
+A worker that fails stops the run with a :class:`ShardError` (the main process never waits
+for a dead worker); files only: standard input and live capture are read once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import logging
+import os
+import pickle
+import signal
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from ..capture.pcap import BATCH_FRAMES
+from ..core.events import BaseEvent, EventBatch
+from ..core.plugins import Observer
+from ..decode.flows import FlowColumns
+from ..decode.view import BatchView
+from .engine import Engine
+from .fanout import Fanout
+from .runner import AnalysisResult, Progress, analyze
+
+log = logging.getLogger(__name__)
+
+EVENT, BATCH, FLOWS = 0, 1, 2
+# The main process's share of the flows when it also runs observers (detectors, inventory,
+# writers): about what balances the two processes on the benchmark's plant capture.
+MAIN_SHARE_OBSERVED = 0.35
+AUTO_MIN_BYTES = 32 << 20  # inputs smaller than this are dissected by one process by default
+MAIN, WORKER = 0, 1
+# (engine position, source process, sequence in that process, kind, payload): tuples compare
+# by position then source and sequence, which are unique, so payloads are never compared.
+Record = tuple[tuple[int, ...], int, int, int, Any]
+
+
+class ShardError(RuntimeError):
+    """The worker process failed or vanished: the run's results would be incomplete."""
+
+
+def owner(flow_id: int, share: float) -> int:
+    """MAIN for about ``share`` of the flows, else WORKER. A multiplicative hash spreads flows
+    started together (consecutive ids: a poll burst, a scan) over both processes."""
+    return MAIN if (flow_id * 0x9E3779B1) & 0xFFFF < int(share * 0x10000) else WORKER
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def default_processes(names: Sequence[str]) -> int:
+    """2 for inputs big enough to repay a second process (it costs ~0.1 s) on a machine with
+    a second CPU, else 1."""
+    if usable_cpus() < 2 or not shardable(names):
+        return 1
+    total = 0
+    for name in names:
+        path = Path(name)
+        files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+        total += sum(f.stat().st_size for f in files)
+        if total >= AUTO_MIN_BYTES:
+            return 2
+    return 1
+
+
+def shardable(names: Sequence[str]) -> bool:
+    """Inputs both processes can read independently: files and directories, not stdin."""
+    return bool(names) and all(name != "-" and os.path.exists(name) for name in names)
+
+
+class _Recording:
+    """Keeps what the protocol layer emits, each with the engine position it happened at."""
+
+    def __init__(self, source: int) -> None:
+        self.source = source
+        self.records: list[Record] = []
+        self.position: list[int] = []  # the engine's own list, bound once it exists
+        self._seq = 0
+
+    def bind(self, engine: Engine, owns: Callable[[int], bool]) -> None:
+        self.position = engine.position
+        engine.owns = owns
+
+    def keep(self, kind: int, payload: Any) -> None:
+        self.records.append((tuple(self.position), self.source, self._seq, kind, payload))
+        self._seq += 1
+
+    def take(self) -> list[Record]:
+        records, self.records = self.records, []
+        return records
+
+
+class MergingFanout(Fanout):
+    """The main process's fanout: holds its own events and flow reports until the worker's
+    of the same batch are in, then hands both to the observers in position order."""
+
+    def __init__(self, observers: Sequence[Observer], conn: IO[bytes]) -> None:
+        super().__init__(observers)
+        self.recording = _Recording(MAIN)
+        self.conn = conn
+        self.worker_counts: dict[str, Any] = {}
+
+    def __call__(self, event: BaseEvent) -> None:
+        self.recording.keep(EVENT, event)
+
+    def on_events(self, batch: EventBatch) -> None:
+        self.recording.keep(BATCH, batch)
+
+    def on_flows(self, flows: FlowColumns) -> None:
+        self.recording.keep(FLOWS, flows)
+
+    def on_batch(self, view: BatchView) -> None:
+        self._replay(self._receive("batch"))
+        super().on_batch(view)
+
+    def finish(self) -> None:
+        self._replay(self._receive("end"))
+        super().finish()
+
+    def _receive(self, expected: str) -> list[Record]:
+        message = _receive(self.conn)
+        if message is None:
+            raise ShardError("the worker process ended without its results")
+        if message[0] == "error":
+            raise ShardError(f"the worker process failed: {message[1]}")
+        if message[0] != expected:
+            raise ShardError(f"the worker process is out of step ({message[0]} at {expected})")
+        if expected == "end":
+            self.worker_counts = message[2]
+        records: list[Record] = message[1]
+        return records
+
+    def _replay(self, theirs: list[Record]) -> None:
+        batches: list[EventBatch] = []
+        at: tuple[int, ...] = ()
+        for position, _source, _seq, kind, payload in heapq.merge(self.recording.take(), theirs):
+            if kind == BATCH and (not batches or position == at):
+                batches.append(payload)
+                at = position
+                continue
+            if batches:
+                self._batches(batches)
+                batches = []
+            if kind == BATCH:
+                batches.append(payload)
+                at = position
+            elif kind == EVENT:
+                super().__call__(payload)
+            else:
+                super().on_flows(payload)
+        if batches:
+            self._batches(batches)
+
+    def _batches(self, batches: list[EventBatch]) -> None:
+        """Batches of one position: one compiled path's run, cut in two by the shards."""
+        by_type: dict[type[EventBatch], list[EventBatch]] = {}
+        for batch in batches:
+            by_type.setdefault(type(batch), []).append(batch)
+        for kind, group in by_type.items():
+            joined = group[0] if len(group) == 1 else kind.merged(group)
+            if joined is not None:
+                super().on_events(joined)
+                continue
+            # A batch type that cannot join: its events one by one, in packet order.
+            events = sorted((e for b in group for e in b.events()), key=lambda e: e.frame)
+            for event in events:
+                super().__call__(event)
+
+
+class _WorkerFanout(Fanout):
+    """The worker's fanout: records (or, when nobody observes events, drops) what its
+    dissectors emit and sends it at every batch; flows are the main process's to report."""
+
+    def __init__(self, conn: IO[bytes], ship: bool) -> None:
+        super().__init__([])
+        self.recording = _Recording(WORKER)
+        self.conn = conn
+        self.ship = ship
+
+    def __call__(self, event: BaseEvent) -> None:
+        if self.ship:
+            self.recording.keep(EVENT, event)
+
+    def on_events(self, batch: EventBatch) -> None:
+        if self.ship:
+            self.recording.keep(BATCH, batch)
+
+    def on_flows(self, flows: FlowColumns) -> None:
+        pass
+
+    def on_batch(self, view: BatchView) -> None:
+        _send(self.conn, ("batch", self.recording.take()))
+
+    def finish(self) -> None:
+        pass
+
+
+def analyze_sharded(
+    names: list[str],
+    stages: Any,
+    progress: Progress | None = None,
+    batch_frames: int = BATCH_FRAMES,
+    share: float = 0.5,
+) -> AnalysisResult:
+    """:func:`runner.analyze` with ``stages`` (assemble.Stages) run by two processes; the
+    main process keeps about ``share`` of the flows (it also runs the observers)."""
+    read_fd, write_fd = os.pipe()
+    ship = bool(stages.fanout.observers)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child (its coverage is not collected)
+        os.close(read_fd)
+        _work(names, stages, batch_frames, share, os.fdopen(write_fd, "wb"), ship)
+    os.close(write_fd)
+    receive = os.fdopen(read_fd, "rb")
+    merge = MergingFanout(stages.fanout.observers, receive)
+    stages.selector.send_to(merge)
+    stages.frames.sink = merge
+    stages.fanout = merge
+    finished = False
+    try:
+        result = analyze(
+            names,
+            handler_factory=stages.selector,
+            frame_handler=stages.frames,
+            progress=progress,
+            fanout=merge,
+            batch_frames=batch_frames,
+            engine_hook=lambda engine: merge.recording.bind(
+                engine, lambda flow_id: owner(flow_id, share) == MAIN
+            ),
+        )
+        finished = True
+    finally:
+        receive.close()
+        if not finished:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    counts = merge.worker_counts
+    stages.selector.flows.update(counts["flows"])
+    stages.selector.events.update(counts["events"])
+    stages.selector.probe_errors += counts["probe_errors"]
+    result.summary.handler_errors += counts["handler_errors"]
+    return result
+
+
+def _work(
+    names: list[str],
+    stages: Any,
+    batch_frames: int,
+    share: float,
+    conn: IO[bytes],
+    ship: bool,
+) -> None:  # pragma: no cover - runs in the child
+    """The worker: the same run over its flows; never returns (the child exits here)."""
+    status = 0
+    try:
+        # The main process reports problems with the input itself; the worker's copies of
+        # those warnings would only repeat them.
+        logging.getLogger("otsight.pipeline.runner").setLevel(logging.ERROR)
+        out = _WorkerFanout(conn, ship)
+        stages.selector.send_to(out)
+        result = analyze(
+            names,
+            handler_factory=stages.selector,
+            frame_handler=None,
+            fanout=out,
+            batch_frames=batch_frames,
+            engine_hook=lambda engine: out.recording.bind(
+                engine, lambda flow_id: owner(flow_id, share) == WORKER
+            ),
+        )
+        counts = {
+            "flows": Counter(stages.selector.flows),
+            "events": Counter(stages.selector.events),
+            "probe_errors": stages.selector.probe_errors,
+            "handler_errors": result.summary.handler_errors,
+        }
+        _send(conn, ("end", out.recording.take(), counts))
+    except BaseException as exc:  # everything, so the main process hears of it
+        status = 1
+        with contextlib.suppress(Exception):
+            _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        os._exit(status)
+
+
+def _send(conn: IO[bytes], message: tuple[Any, ...]) -> None:
+    """One message: its length, then its pickle (a plain pipe: the multiprocessing package
+    would cost more start-up time than this whole module)."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    conn.write(len(data).to_bytes(8, "little"))
+    conn.write(data)
+    conn.flush()
+
+
+def _receive(conn: IO[bytes]) -> Any:
+    """The next message, or None if the worker closed the pipe (it ended or died)."""
+    head = conn.read(8)
+    if len(head) < 8:
+        return None
+    size = int.from_bytes(head, "little")
+    data = conn.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)
