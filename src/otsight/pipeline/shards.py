@@ -24,7 +24,9 @@ import heapq
 import logging
 import os
 import pickle
+import queue
 import signal
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -46,6 +48,7 @@ EVENT, BATCH, FLOWS = 0, 1, 2
 # writers): about what balances the two processes on the benchmark's plant capture.
 MAIN_SHARE_OBSERVED = 0.35
 AUTO_MIN_BYTES = 32 << 20  # inputs smaller than this are dissected by one process by default
+AHEAD = 4  # batches of events the worker may send before this process takes them
 MAIN, WORKER = 0, 1
 # (engine position, source process, sequence in that process, kind, payload): tuples compare
 # by position then source and sequence, which are unique, so payloads are never compared.
@@ -118,8 +121,22 @@ class MergingFanout(Fanout):
     def __init__(self, observers: Sequence[Observer], conn: IO[bytes]) -> None:
         super().__init__(observers)
         self.recording = _Recording(MAIN)
-        self.conn = conn
         self.worker_counts: dict[str, Any] = {}
+        # A thread drains the pipe (reading releases the GIL) so the worker may run a few
+        # batches ahead instead of waiting at every batch for this process to read.
+        self._inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
+        self._conn = conn
+        self._reader = threading.Thread(
+            target=_drain, args=(conn, self._inbox), name="otsight-shard-reader", daemon=True
+        )
+        self._reader.start()
+
+    def close(self) -> None:
+        """After the worker ended: let the reader see the end of the pipe, then close it."""
+        while self._reader.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._inbox.get(timeout=0.05)  # room for the reader's last put
+        self._conn.close()
 
     def __call__(self, event: BaseEvent) -> None:
         self.recording.keep(EVENT, event)
@@ -139,9 +156,10 @@ class MergingFanout(Fanout):
         super().finish()
 
     def _receive(self, expected: str) -> list[Record]:
-        message = _receive(self.conn)
-        if message is None:
+        data = self._inbox.get()
+        if data is None:
             raise ShardError("the worker process ended without its results")
+        message = pickle.loads(data)
         if message[0] == "error":
             raise ShardError(f"the worker process failed: {message[1]}")
         if message[0] != expected:
@@ -252,11 +270,11 @@ def analyze_sharded(
         )
         finished = True
     finally:
-        receive.close()
         if not finished:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+        merge.close()
     counts = merge.worker_counts
     stages.selector.flows.update(counts["flows"])
     stages.selector.events.update(counts["events"])
@@ -315,13 +333,17 @@ def _send(conn: IO[bytes], message: tuple[Any, ...]) -> None:
     conn.flush()
 
 
-def _receive(conn: IO[bytes]) -> Any:
-    """The next message, or None if the worker closed the pipe (it ended or died)."""
-    head = conn.read(8)
-    if len(head) < 8:
-        return None
-    size = int.from_bytes(head, "little")
-    data = conn.read(size)
-    if len(data) < size:
-        return None
-    return pickle.loads(data)
+def _drain(conn: IO[bytes], inbox: queue.Queue[bytes | None]) -> None:
+    """Put each message's bytes in ``inbox``, then None once the worker closed the pipe (it
+    ended or died)."""
+    while True:
+        try:
+            head = conn.read(8)
+            size = int.from_bytes(head, "little") if len(head) == 8 else -1
+            data = conn.read(size) if size >= 0 else b""
+        except (OSError, ValueError):
+            size, data = -1, b""
+        if size < 0 or len(data) < size:
+            inbox.put(None)
+            return
+        inbox.put(data)
