@@ -69,18 +69,25 @@ NETBIOS_SUFFIXES: dict[int, str] = {
 }
 
 
+# The fallback name is formatted only for a code the table lacks (``get(code, f"...")`` would
+# format it for every message): these run once per question, record and message.
+
+
 def type_name(code: int, nbns: bool = False) -> str:
-    table = NBNS_TYPES if nbns else TYPES
-    return table.get(code, f"unknown-{code}")
+    name = (NBNS_TYPES if nbns else TYPES).get(code)
+    return f"unknown-{code}" if name is None else name
 
 
 def class_name(code: int) -> str:
-    return CLASSES.get(code, f"unknown-{code}")
+    name = CLASSES.get(code)
+    return f"unknown-{code}" if name is None else name
 
 
 def opcode_name(code: int, nbns: bool = False) -> str:
-    return (NBNS_OPCODES if nbns else OPCODES).get(code, f"unknown-{code}")
+    name = (NBNS_OPCODES if nbns else OPCODES).get(code)
+    return f"unknown-{code}" if name is None else name
 
 
 def rcode_name(code: int) -> str:
-    return RCODES.get(code, f"unknown-{code}")
+    name = RCODES.get(code)
+    return f"unknown-{code}" if name is None else name

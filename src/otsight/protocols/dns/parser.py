@@ -22,6 +22,7 @@ MAX_RECORDS = 512  # records kept per section
 
 _HEADER = struct.Struct(">HHHHHH")
 _RR = struct.Struct(">HHIH")
+_QUESTION = struct.Struct(">HH")
 
 
 @dataclass(slots=True)
@@ -55,6 +56,15 @@ class Message:
 def read_name(data: bytes, offset: int) -> tuple[str, int]:
     """The name at ``offset`` and the offset just after it in the message (not the pointer
     target). Labels are UTF-8 (bad bytes replaced); the root is ``""``."""
+    # The same names come back in message after message, and a response points back at its
+    # question's: a name read before is looked up by its bytes (see _KNOWN_NAMES), here and
+    # at the target of a pointer, instead of being read label by label again.
+    memo = type(data) is bytes  # (a bytearray slice can be no key)
+    if memo:
+        key = data[offset : data.find(0, offset) + 1]
+        known = _KNOWN_NAMES.get(key)
+        if known is not None:
+            return known, offset + len(key)
     labels: list[str] = []
     end = -1
     hops = 0
@@ -79,6 +89,16 @@ def read_name(data: bytes, offset: int) -> tuple[str, int]:
             if hops > MAX_POINTERS or target >= n:
                 raise Malformed("compression pointer loop or out of range")
             pos = target
+            if memo:
+                key = data[pos : data.find(0, pos) + 1]
+                known = _KNOWN_NAMES.get(key)
+                if known is not None:  # the rest of the name: its labels, then the root
+                    total += len(key) - 1
+                    if total > MAX_NAME:
+                        raise Malformed("name too long")
+                    if known:
+                        labels.append(known)
+                    break
             continue
         if kind:
             raise Malformed(f"unsupported label type 0x{kind:02x}")
@@ -90,7 +110,22 @@ def read_name(data: bytes, offset: int) -> tuple[str, int]:
         if total > MAX_NAME:
             raise Malformed("name too long")
         pos += length
-    return ".".join(labels), (end if end >= 0 else pos)
+    name = ".".join(labels)
+    if end >= 0:
+        return name, end
+    if memo:
+        if len(_KNOWN_NAMES) >= MAX_KNOWN_NAMES:
+            _KNOWN_NAMES.clear()
+        _KNOWN_NAMES[data[offset:pos]] = name
+    return name, pos
+
+
+# Names read without a pointer, by their bytes: the labels and the zero that ends them. Reading
+# a name depends on nothing but the bytes read, so where the bytes at an offset up to the first
+# zero are a key, the name there is its value and ends after them, whatever surrounds them.
+# (A key begins with a label length or the root: bytes beginning with a pointer never match.)
+_KNOWN_NAMES: dict[bytes, str] = {}
+MAX_KNOWN_NAMES = 1024  # then all are forgotten at once (bounds memory: a key is < 1 KiB)
 
 
 def netbios_decode(label: str) -> tuple[str, int] | None:
@@ -252,7 +287,7 @@ def _parse(data: bytes, nbns: bool, mdns: bool) -> Message:
         name, pos = read_name(data, pos)
         if pos + 4 > len(data):
             raise Malformed("truncated question")
-        qtype, qclass = struct.unpack_from(">HH", data, pos)
+        qtype, qclass = _QUESTION.unpack_from(data, pos)
         pos += 4
         question: dict[str, Any] = {
             "name": netbios_name(name) if nbns else name,
@@ -266,10 +301,13 @@ def _parse(data: bytes, nbns: bool, mdns: bool) -> Message:
             question["netbios_name"], question["suffix"] = decoded
         if len(msg.questions) < MAX_RECORDS:
             msg.questions.append(question)
-    try:
-        pos = _records(data, pos, msg.ancount, nbns, mdns, msg.answers)
-        pos = _records(data, pos, msg.nscount, nbns, mdns, msg.authority)
-        pos = _records(data, pos, msg.arcount, nbns, mdns, msg.additional)
+    try:  # (a query has no records: its empty sections are not walked)
+        if msg.ancount:
+            pos = _records(data, pos, msg.ancount, nbns, mdns, msg.answers)
+        if msg.nscount:
+            pos = _records(data, pos, msg.nscount, nbns, mdns, msg.authority)
+        if msg.arcount:
+            pos = _records(data, pos, msg.arcount, nbns, mdns, msg.additional)
         msg.trailing = len(data) - pos
     except Malformed as exc:
         msg.error = str(exc)

@@ -73,9 +73,22 @@ class HttpDissector(Dissector):
         self.mode[direction] = RESYNC
 
     def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
-        if self.mode[direction] == DEAD:
+        mode = self.mode[direction]
+        if mode == DEAD:
             return ()
         buf = self.buffers[direction]
+        # Fast path: most segments of a busy flow are the middle of a body. When nothing is
+        # buffered and no document is being kept, a segment that ends inside (or exactly at
+        # the end of) the body or chunk only moves the count on: the state machine below
+        # would copy it into the buffer only to delete it again, and build the event fields
+        # for nothing (no event can result: the document is the only one a body completes).
+        if mode in (BODY, CHUNK_DATA) and not buf and self.document[direction] is None:
+            left = self.remaining[direction] - len(data)
+            if left >= 0 and data:
+                self.remaining[direction] = left
+                if left == 0:
+                    self.mode[direction] = HEAD if mode == BODY else CHUNK_SIZE
+                return ()
         buf += data
         base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
         return list(self._run(direction, buf, base))
@@ -187,14 +200,18 @@ class HttpDissector(Dissector):
             if len(elements) >= 2:  # one element alone is not a device description
                 yield HttpDeviceInfo(**base, uri=kept[0], elements=elements)
 
-    def _body(self, direction: int, head: Head, has_body: bool) -> None:
+    def _body(
+        self, direction: int, head: Head, chunked: bool, length: int | None, has_body: bool
+    ) -> None:
+        """Set the direction's state for what follows ``head`` (whose framing headers the
+        caller has already read, once: ``chunked`` and ``length``)."""
         if not has_body:
             self.mode[direction] = HEAD
-        elif head.chunked:
+        elif chunked:
             self.mode[direction] = CHUNK_SIZE
-        elif head.content_length is not None:
-            self.remaining[direction] = head.content_length
-            self.mode[direction] = BODY if head.content_length else HEAD
+        elif length is not None:
+            self.remaining[direction] = length
+            self.mode[direction] = BODY if length else HEAD
         elif head.is_request:
             self.mode[direction] = HEAD  # a request without framing has no body
         else:
@@ -206,6 +223,8 @@ class HttpDissector(Dissector):
         if auth is not None:
             scheme, _, value = auth.strip().partition(" ")
             scheme = scheme or None
+        length = head.content_length
+        chunked = head.chunked
         yield HttpRequest(
             **base,
             method=head.method,
@@ -214,8 +233,8 @@ class HttpDissector(Dissector):
             host=head.get("host"),
             user_agent=head.get("user-agent"),
             authorization_scheme=scheme,
-            content_length=head.content_length,
-            chunked=head.chunked,
+            content_length=length,
+            chunked=chunked,
         )
         if auth is not None and scheme is not None and scheme.lower() == "basic":
             user, has_password = basic_user(value)
@@ -229,7 +248,7 @@ class HttpDissector(Dissector):
             )
         if len(self.pending) < MAX_PENDING:
             self.pending.append((head.method, head.uri))
-        self._body(direction, head, True)
+        self._body(direction, head, chunked, length, True)
 
     def _response(self, direction: int, head: Head, base: dict[str, Any]) -> Event:
         code = head.status_code
@@ -238,6 +257,8 @@ class HttpDissector(Dissector):
         if self.pending:
             request = self.pending[0] if informational else self.pending.popleft()
         method = request[0] if request else None
+        length = head.content_length
+        chunked = head.chunked
         event = HttpResponse(
             **base,
             version=head.version,
@@ -245,8 +266,8 @@ class HttpDissector(Dissector):
             reason=head.reason,
             server=head.get("server"),
             content_type=head.get("content-type"),
-            content_length=head.content_length,
-            chunked=head.chunked,
+            content_length=length,
+            chunked=chunked,
             www_authenticate=head.get("www-authenticate"),
             request_method=method,
             request_uri=request[1] if request else None,
@@ -258,10 +279,10 @@ class HttpDissector(Dissector):
             self.buffers[1].clear()
         else:
             no_body = informational or code in (204, 304) or method == "HEAD"
-            self._body(direction, head, not no_body)
+            self._body(direction, head, chunked, length, not no_body)
             self.document[direction] = None
             if self.mode[direction] in (BODY, CHUNK_SIZE) and wants_document(
-                event.content_type, head.content_length
+                event.content_type, length
             ):
                 self.document[direction] = (event.request_uri, bytearray())
         return event

@@ -74,7 +74,9 @@ class Head:
 def head_length(buf: bytes | bytearray) -> int:
     """Length of the head at the start of ``buf`` (up to and including the blank line)."""
     end = buf.find(b"\r\n\r\n", 0, MAX_HEAD)
-    alt = buf.find(b"\n\n", 0, MAX_HEAD)
+    # A bare "\n\n" only matters if it starts before end + 2: once the CRLF blank line is
+    # found, the search need not run through the body bytes that follow the head.
+    alt = buf.find(b"\n\n", 0, MAX_HEAD if end < 0 else end + 3)
     if end < 0 and alt < 0:
         if len(buf) >= MAX_HEAD:
             raise Malformed("HTTP head too long")
@@ -86,8 +88,7 @@ def head_length(buf: bytes | bytearray) -> int:
 
 def parse_head(raw: bytes) -> Head:
     """Parse a head (start line + header fields); raise Malformed if it is not HTTP/1.x."""
-    lines = raw.split(b"\n")
-    start = lines[0]
+    start, _, block = raw.partition(b"\n")
     m = _REQUEST_LINE.match(start)
     if m:
         method = m.group(1).decode("ascii")
@@ -99,14 +100,39 @@ def parse_head(raw: bytes) -> Head:
             raise Malformed("not an HTTP start line")
         reason = (s.group(3) or b"").decode("latin-1").rstrip("\r")
         head = Head(False, s.group(1).decode("ascii"), status_code=int(s.group(2)), reason=reason)
+    bytes_key = type(block) is bytes  # a bytearray (mutable) can be no key
+    known = _KNOWN_FIELDS.get(block) if bytes_key else None
+    if known is None:
+        known = header_fields(block)
+        if bytes_key and len(block) <= MAX_KNOWN_BLOCK_SIZE:
+            if len(_KNOWN_FIELDS) >= MAX_KNOWN_BLOCKS:
+                _KNOWN_FIELDS.clear()
+            _KNOWN_FIELDS[block] = known
+    head.headers.update(known)  # the head's own copy: a remembered dict is never handed out
+    return head
+
+
+# Header blocks parsed lately, by their bytes. A device is polled with the same request over
+# and over (and many embedded servers answer with the same header block), so most blocks have
+# been seen before; looking one up costs a fraction of splitting and decoding it line by line.
+# Only blocks that parsed are remembered, so errors are raised exactly as before.
+_KNOWN_FIELDS: dict[bytes, dict[str, str]] = {}
+MAX_KNOWN_BLOCKS = 256  # blocks remembered (then forgotten all at once)
+MAX_KNOWN_BLOCK_SIZE = 2048  # longer blocks are not remembered (bounds the memory held)
+
+
+def header_fields(block: bytes) -> dict[str, str]:
+    """The header fields of the lines after a start line, up to the blank line (names
+    lower-cased, first value kept, order kept); Malformed if a line is not a field."""
+    headers: dict[str, str] = {}
     count = 0
     last: str | None = None
-    for raw_line in lines[1:]:
+    for raw_line in block.split(b"\n"):
         line = raw_line.rstrip(b"\r")
         if not line:
             continue
         if line[:1] in (b" ", b"\t") and last is not None:  # obsolete line folding
-            head.headers[last] += " " + line.strip().decode("latin-1")
+            headers[last] += " " + line.strip().decode("latin-1")
             continue
         name, sep, value = line.partition(b":")
         if not sep or not _TOKEN.match(name):
@@ -115,8 +141,8 @@ def parse_head(raw: bytes) -> Head:
         if count > MAX_HEADERS:
             raise Malformed("too many header fields")
         last = name.decode("ascii").lower()
-        head.headers.setdefault(last, value.strip().decode("latin-1"))
-    return head
+        headers.setdefault(last, value.strip().decode("latin-1"))
+    return headers
 
 
 def chunk_size(line: bytes) -> int:
