@@ -167,7 +167,8 @@ def test_no_probe_exceeds_its_declared_max_score(tmp_path: Path) -> None:
     """The selector skips a class whose max_score cannot beat the best so far: each bound
     must hold on real traffic of that protocol, other traffic and random bytes."""
     capped = [d for d in builtin_dissectors() if d.max_score < 1.0]
-    assert {"coap", "bacnet", "dhcpv6"} <= {d.name for d in capped}
+    tight = {"coap", "bacnet", "dhcpv6", "dns", "mdns", "llmnr", "nbns"}
+    assert tight <= {d.name for d in capped}
     plant = tmp_path / "plant.pcap"
     generate(plant, 20_000, seed=3)
     names = [str(plant)]
@@ -185,4 +186,6 @@ def test_no_probe_exceeds_its_declared_max_score(tmp_path: Path) -> None:
             assert score <= cls.max_score, (cls.name, data[:32].hex())
             reached[cls.name] = max(reached.get(cls.name, 0.0), score)
     if DATA is not None:  # the real captures hold each protocol's best case
-        assert reached == {d.name: d.max_score for d in capped}
+        assert {name: reached[name] for name in tight} == {
+            d.name: d.max_score for d in capped if d.name in tight
+        }

@@ -47,6 +47,8 @@ class DnsDissector(Dissector):
     name: ClassVar[str] = "dns"
     transport: ClassVar[str] = "udp"
     ports: ClassVar[frozenset[int]] = frozenset({53})
+    # plausibility() tops out at 0.62; the family's other members cap theirs at 0.55
+    max_score: ClassVar[float] = 0.62
     event_class: ClassVar[type[DnsMessage]] = DnsMessage
     nbns: ClassVar[bool] = False
     mdns: ClassVar[bool] = False
@@ -126,6 +128,7 @@ class DnsDissector(Dissector):
 class MdnsDissector(DnsDissector):
     name: ClassVar[str] = "mdns"
     ports: ClassVar[frozenset[int]] = frozenset({5353})
+    max_score: ClassVar[float] = 0.55
     event_class: ClassVar[type[DnsMessage]] = MdnsMessage
     mdns: ClassVar[bool] = True
 
@@ -133,12 +136,14 @@ class MdnsDissector(DnsDissector):
 class LlmnrDissector(DnsDissector):
     name: ClassVar[str] = "llmnr"
     ports: ClassVar[frozenset[int]] = frozenset({5355})
+    max_score: ClassVar[float] = 0.55
     event_class: ClassVar[type[DnsMessage]] = LlmnrMessage
 
 
 class NbnsDissector(DnsDissector):
     name: ClassVar[str] = "nbns"
     ports: ClassVar[frozenset[int]] = frozenset({137})
+    max_score: ClassVar[float] = 0.55
     event_class: ClassVar[type[DnsMessage]] = NbnsMessage
     nbns: ClassVar[bool] = True
 
@@ -189,4 +194,5 @@ class LlmnrTcpDissector(DnsTcpDissector):
 
     name: ClassVar[str] = "llmnr"
     ports: ClassVar[frozenset[int]] = frozenset({5355})
+    max_score: ClassVar[float] = 0.55
     event_class: ClassVar[type[DnsMessage]] = LlmnrMessage
