@@ -202,21 +202,23 @@ def is_grease(value: int) -> bool:
     return (value & 0x0F0F) == 0x0A0A and (value >> 8) == (value & 0xFF)
 
 
+# The fallback names are formatted only for unknown codes (``get(code) or ...``): these run
+# several times per TLS flow, nearly always for a known code.
 def handshake_name(code: int) -> str:
-    return HANDSHAKE_TYPES.get(code, f"unknown-{code}")
+    return HANDSHAKE_TYPES.get(code) or f"unknown-{code}"
 
 
 def version_name(code: int) -> str:
-    return VERSIONS.get(code, f"unknown-{code:#06x}")
+    return VERSIONS.get(code) or f"unknown-{code:#06x}"
 
 
 def group_name(code: int) -> str:
-    return GROUPS.get(code, f"unknown-{code:#06x}")
+    return GROUPS.get(code) or f"unknown-{code:#06x}"
 
 
 def cipher_name(code: int) -> str:
-    return CIPHER_SUITES.get(code, f"{code:#06x}")
+    return CIPHER_SUITES.get(code) or f"{code:#06x}"
 
 
 def alert_name(code: int) -> str:
-    return ALERT_DESCRIPTIONS.get(code, f"unknown-{code}")
+    return ALERT_DESCRIPTIONS.get(code) or f"unknown-{code}"

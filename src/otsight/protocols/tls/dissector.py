@@ -30,15 +30,19 @@ from .events import (
     TlsServerHello,
 )
 from .parser import (
+    CONTENT_TYPES,
     MAX_HANDSHAKE,
+    MAX_RECORD,
+    RECORD_HEADER,
+    ClientHello,
+    ServerHello,
+    client_hello,
     ja4,
     looks_like_tls,
     parse_certificate_list,
-    parse_client_hello,
-    parse_server_hello,
-    record_length,
+    server_hello,
 )
-from .x509 import parse_certificate
+from .x509 import Certificate, parse_certificate
 
 MAX_CERTIFICATES = 10  # certificates reported per chain
 
@@ -77,11 +81,44 @@ class TlsDissector(Dissector):
     def on_data(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Iterable[Event]:
         side = self.sides[direction]
         buf = side.records
-        buf.feed(data)
+        if buf.data or len(data) > buf.MAX_BUFFER:
+            # The rest of a record cut at a segment boundary (or an oversized chunk): join
+            # the buffered bytes to the new ones. Most segments hold whole records and are
+            # framed in place, with no copy into the buffer and out again.
+            buf.feed(data)
+            data = bytes(buf.data)
+            buf.data.clear()
         skipped = buf.skipped
         base: dict[str, Any] = {"ts": ts_ns / 1e9, "frame": frame, **self.endpoints(direction)}
-        for record in buf.messages(record_length):
-            yield from self._record(side, record, base)
+        # Frame records as StreamBuffer.messages(record_length) would, by offset: a byte that
+        # cannot start a record is skipped and counted; an incomplete record stays buffered.
+        pos = 0
+        end = len(data)
+        try:
+            while end - pos >= RECORD_HEADER:
+                ctype = data[pos]
+                length = data[pos + 3] << 8 | data[pos + 4]
+                if ctype not in CONTENT_TYPES or data[pos + 1] != 3 or length > MAX_RECORD:
+                    buf.skipped += 1
+                    pos += 1
+                    continue
+                start = pos + RECORD_HEADER
+                stop = start + length
+                if stop > end:
+                    break
+                pos = stop
+                if ctype == 22:
+                    if not side.encrypted:  # else an encrypted Finished or renegotiation
+                        yield from self._handshakes(side, data, start, stop, base)
+                elif ctype == 20:
+                    if not self.tls13:
+                        side.encrypted = True
+                        side.handshake.clear()
+                elif ctype == 21:
+                    yield self._alert(side, data[start:stop], base)
+        finally:
+            if pos < end:  # what is not framed yet waits for the next segment
+                buf.data += data[pos:]
         # Past the cleartext handshake every record is encrypted: nothing more to learn.
         if self.sealed or (self.sides[0].encrypted and self.sides[1].encrypted):
             self.done = True
@@ -93,130 +130,154 @@ class TlsDissector(Dissector):
                 length=buf.skipped - skipped,
             )
 
-    def _record(self, side: _Side, record: bytes, base: dict[str, Any]) -> Iterator[Event]:
-        ctype = record[0]
-        body = record[5:]
-        if ctype == 22:
-            if side.encrypted:
-                return  # an encrypted Finished or renegotiation
-            side.handshake += body
-            yield from self._handshakes(side, base)
-        elif ctype == 20:
-            if not self.tls13:
-                side.encrypted = True
-                side.handshake.clear()
-        elif ctype == 21:
-            if side.encrypted or len(body) != 2:
-                yield TlsAlert(
-                    **base,
-                    level=None,
-                    level_name=None,
-                    description=None,
-                    description_name=None,
-                    encrypted=True,
-                )
-            else:
-                yield TlsAlert(
-                    **base,
-                    level=body[0],
-                    level_name=ALERT_LEVELS.get(body[0], f"unknown-{body[0]}"),
-                    description=body[1],
-                    description_name=alert_name(body[1]),
-                    encrypted=False,
-                )
+    @staticmethod
+    def _alert(side: _Side, body: bytes, base: dict[str, Any]) -> TlsAlert:
+        if side.encrypted or len(body) != 2:
+            return TlsAlert(
+                **base,
+                level=None,
+                level_name=None,
+                description=None,
+                description_name=None,
+                encrypted=True,
+            )
+        return TlsAlert(
+            **base,
+            level=body[0],
+            level_name=ALERT_LEVELS.get(body[0], f"unknown-{body[0]}"),
+            description=body[1],
+            description_name=alert_name(body[1]),
+            encrypted=False,
+        )
 
-    def _handshakes(self, side: _Side, base: dict[str, Any]) -> Iterator[Event]:
-        hs = side.handshake
-        while len(hs) >= 4:
-            length = int.from_bytes(hs[1:4], "big")
-            if length > MAX_HANDSHAKE:
-                self.malformed += 1
-                yield TlsMalformed(**base, reason="handshake message too long", length=len(hs))
-                hs.clear()
-                return
-            if len(hs) < 4 + length:
-                return
-            hs_type = hs[0]
-            msg = bytes(hs[4 : 4 + length])
-            del hs[: 4 + length]
-            try:
-                yield from self._message(side, hs_type, msg, base)
-            except Malformed as exc:
-                self.malformed += 1
-                yield TlsMalformed(
-                    **base, reason=f"{handshake_name(hs_type)}: {exc}", length=length + 4
-                )
-
-    def _message(
-        self, side: _Side, hs_type: int, msg: bytes, base: dict[str, Any]
+    def _handshakes(
+        self, side: _Side, data: bytes, pos: int, end: int, base: dict[str, Any]
     ) -> Iterator[Event]:
-        if hs_type == 1:
-            side.role = "client"
-            ch = parse_client_hello(msg)
-            fp = ja4(ch)
-            offered = [v for v in ch.supported_versions if not is_grease(v)]
-            version = max(offered) if offered else ch.legacy_version
-            self.server_name = ch.server_name
-            groups = set(ch.supported_groups) | set(ch.key_share_groups)
-            yield TlsClientHello(
-                **base,
-                legacy_version=ch.legacy_version,
-                version=version,
-                version_name=version_name(version),
-                supported_versions=ch.supported_versions,
-                cipher_suites=ch.cipher_suites,
-                extensions=ch.extensions,
-                server_name=ch.server_name,
-                alpn=ch.alpn,
-                supported_groups=ch.supported_groups,
-                signature_algorithms=ch.signature_algorithms,
-                ec_point_formats=ch.ec_point_formats,
-                key_share_groups=ch.key_share_groups,
-                post_quantum_offered=bool(groups & POST_QUANTUM_GROUPS),
-                ja4=fp.fingerprint,
-                ja4_r=fp.raw,
-            )
-        elif hs_type == 2:
-            side.role = "server"
-            sh = parse_server_hello(msg)
-            version = sh.selected_version or sh.legacy_version
-            if version == 0x0304:
-                self.tls13 = True
-                self.sealed = not sh.hello_retry
-            group = sh.key_share_group
-            yield TlsServerHello(
-                **base,
-                legacy_version=sh.legacy_version,
-                version=version,
-                version_name=version_name(version),
-                cipher_suite=sh.cipher_suite,
-                cipher_name=cipher_name(sh.cipher_suite),
-                extensions=sh.extensions,
-                selected_group=group,
-                group_name=None if group is None else group_name(group),
-                post_quantum=group in POST_QUANTUM_GROUPS,
-                alpn=sh.alpn,
-                hello_retry=sh.hello_retry,
-                server_name=self.server_name,
-            )
-        elif hs_type == 11 and not self.tls13:
-            certs = parse_certificate_list(msg)
-            if not certs:
-                yield TlsHandshake(
-                    **base, handshake_type=11, handshake=handshake_name(11), length=len(msg)
-                )
-                return
-            sender = side.role or ("server" if self.sides[0].role == "client" else "client")
-            for position, der in enumerate(certs[:MAX_CERTIFICATES]):
+        """The handshake messages completed by the record body ``data[pos:end]``.
+
+        A message may span records; its start waits in ``side.handshake``. A record holding
+        whole messages (the usual case) is read in place, without that buffer."""
+        hs = side.handshake
+        if hs:
+            hs += data[pos:end]
+            data = bytes(hs)
+            hs.clear()
+            pos, end = 0, len(data)
+        try:
+            while end - pos >= 4:
+                length = data[pos + 1] << 16 | data[pos + 2] << 8 | data[pos + 3]
+                if length > MAX_HANDSHAKE:
+                    self.malformed += 1
+                    left = end - pos
+                    pos = end  # drop what is buffered
+                    yield TlsMalformed(**base, reason="handshake message too long", length=left)
+                    return
+                stop = pos + 4 + length
+                if stop > end:
+                    return
+                hs_type = data[pos]
+                msg = data[pos + 4 : stop]
+                pos = stop
                 try:
-                    cert = parse_certificate(der)
+                    yield from self._message(side, hs_type, msg, base)
                 except Malformed as exc:
                     self.malformed += 1
                     yield TlsMalformed(
-                        **base, reason=f"certificate {position}: {exc}", length=len(der)
+                        **base, reason=f"{handshake_name(hs_type)}: {exc}", length=length + 4
                     )
-                    continue
-                yield TlsCertificate(
+        finally:
+            if pos < end:  # the start of a message continued in a later record
+                hs += data[pos:end]
+
+    def _message(
+        self, side: _Side, hs_type: int, msg: bytes, base: dict[str, Any]
+    ) -> list[Event]:
+        """The events of one handshake message; raises Malformed if it does not parse."""
+        if hs_type == 1:
+            side.role = "client"
+            return [self._client_hello(client_hello(msg), base)]
+        if hs_type == 2:
+            side.role = "server"
+            return [self._server_hello(server_hello(msg), base)]
+        if hs_type == 11 and not self.tls13:
+            return self._certificates(side, msg, base)
+        return [
+            TlsHandshake(
+                **base,
+                handshake_type=hs_type,
+                handshake=handshake_name(hs_type),
+                length=len(msg),
+            )
+        ]
+
+    def _client_hello(self, ch: ClientHello, base: dict[str, Any]) -> TlsClientHello:
+        fp = ja4(ch)
+        offered = [v for v in ch.supported_versions if not is_grease(v)]
+        version = max(offered) if offered else ch.legacy_version
+        self.server_name = ch.server_name
+        groups = set(ch.supported_groups) | set(ch.key_share_groups)
+        return TlsClientHello(
+            **base,
+            legacy_version=ch.legacy_version,
+            version=version,
+            version_name=version_name(version),
+            supported_versions=ch.supported_versions,
+            cipher_suites=ch.cipher_suites,
+            extensions=ch.extensions,
+            server_name=ch.server_name,
+            alpn=ch.alpn,
+            supported_groups=ch.supported_groups,
+            signature_algorithms=ch.signature_algorithms,
+            ec_point_formats=ch.ec_point_formats,
+            key_share_groups=ch.key_share_groups,
+            post_quantum_offered=bool(groups & POST_QUANTUM_GROUPS),
+            ja4=fp.fingerprint,
+            ja4_r=fp.raw,
+        )
+
+    def _server_hello(self, sh: ServerHello, base: dict[str, Any]) -> TlsServerHello:
+        version = sh.selected_version or sh.legacy_version
+        if version == 0x0304:
+            self.tls13 = True
+            self.sealed = not sh.hello_retry
+        group = sh.key_share_group
+        return TlsServerHello(
+            **base,
+            legacy_version=sh.legacy_version,
+            version=version,
+            version_name=version_name(version),
+            cipher_suite=sh.cipher_suite,
+            cipher_name=cipher_name(sh.cipher_suite),
+            extensions=sh.extensions,
+            selected_group=group,
+            group_name=None if group is None else group_name(group),
+            post_quantum=group in POST_QUANTUM_GROUPS,
+            alpn=sh.alpn,
+            hello_retry=sh.hello_retry,
+            server_name=self.server_name,
+        )
+
+    def _certificates(self, side: _Side, msg: bytes, base: dict[str, Any]) -> list[Event]:
+        certs = parse_certificate_list(msg)
+        if not certs:
+            return [
+                TlsHandshake(
+                    **base, handshake_type=11, handshake=handshake_name(11), length=len(msg)
+                )
+            ]
+        sender = side.role or ("server" if self.sides[0].role == "client" else "client")
+        events: list[Event] = []
+        for position, der in enumerate(certs[:MAX_CERTIFICATES]):
+            try:
+                cert, sha256 = certificate(der)
+            except Malformed as exc:
+                self.malformed += 1
+                events.append(
+                    TlsMalformed(**base, reason=f"certificate {position}: {exc}", length=len(der))
+                )
+                continue
+            events.append(
+                TlsCertificate(
                     **base,
                     position=position,
                     chain_length=len(certs),
@@ -232,12 +293,25 @@ class TlsDissector(Dissector):
                     curve=cert.curve,
                     self_signed=cert.self_signed,
                     serial=cert.serial,
-                    sha256=hashlib.sha256(der).hexdigest(),
+                    sha256=sha256,
                 )
-        else:
-            yield TlsHandshake(
-                **base,
-                handshake_type=hs_type,
-                handshake=handshake_name(hs_type),
-                length=len(msg),
             )
+        return events
+
+
+# Certificates by their DER bytes, with their SHA-256 fingerprint: a server sends the same
+# chain on every TLS <= 1.2 connection, and each certificate costs a DER walk and a hash.
+_CERTIFICATES: dict[bytes, tuple[Certificate, str]] = {}
+_CERTIFICATES_MAX = 512
+
+
+def certificate(der: bytes) -> tuple[Certificate, str]:
+    """``parse_certificate(der)`` and the SHA-256 of ``der`` in hex, remembered by the exact
+    bytes (a certificate that does not parse raises Malformed each time it is seen)."""
+    found = _CERTIFICATES.get(der)
+    if found is None:
+        parsed = parse_certificate(der)
+        if len(_CERTIFICATES) >= _CERTIFICATES_MAX:
+            _CERTIFICATES.clear()
+        found = _CERTIFICATES[der] = (parsed, hashlib.sha256(der).hexdigest())
+    return found

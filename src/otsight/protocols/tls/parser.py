@@ -1,6 +1,9 @@
 """TLS parsing: record framing, ClientHello / ServerHello / Certificate bodies, JA4.
 
 Pure functions over bytes; they raise :class:`NeedMoreData` or :class:`Malformed` only.
+``client_hello``, ``server_hello`` and ``ja4`` give what ``parse_client_hello``,
+``parse_server_hello`` and ``_ja4`` would, from a bounded memory of earlier results keyed by
+exactly the bytes (or fields) the result depends on: peers repeat their hellos (.shapes).
 """
 
 from __future__ import annotations
@@ -8,13 +11,17 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ...core.errors import Malformed, NeedMoreData
 from .codes import JA4_VERSIONS, is_grease
+from .shapes import ShapeCache
 
 RECORD_HEADER = 5
 MAX_RECORD = (1 << 14) + 2048  # TLSCiphertext limit
 MAX_HANDSHAKE = 1 << 18  # a handshake message bigger than this is not buffered
+CONTENT_TYPES = frozenset({20, 21, 22, 23, 24})  # the record types ``record_length`` accepts
+TRUNCATED = "truncated handshake field"  # the reason of every malformed hello
 
 
 def record_length(buf: bytes | bytearray) -> int:
@@ -22,7 +29,7 @@ def record_length(buf: bytes | bytearray) -> int:
     if len(buf) < RECORD_HEADER:
         raise NeedMoreData
     ctype, major, _minor, length = struct.unpack_from("!BBBH", buf, 0)
-    if ctype not in (20, 21, 22, 23, 24) or major != 3 or length > MAX_RECORD:
+    if ctype not in CONTENT_TYPES or major != 3 or length > MAX_RECORD:
         raise Malformed(f"not a TLS record header ({bytes(buf[:5]).hex()})")
     return RECORD_HEADER + int(length)
 
@@ -56,7 +63,7 @@ class _Reader:
 
     def take(self, n: int) -> bytes:
         if self.pos + n > self.end:
-            raise Malformed("truncated handshake field")
+            raise Malformed(TRUNCATED)
         out = self.data[self.pos : self.pos + n]
         self.pos += n
         return out
@@ -79,49 +86,27 @@ class _Reader:
         return self.end - self.pos
 
 
-def _u16_list(data: bytes) -> tuple[int, ...]:
-    n = len(data) >> 1
-    return struct.unpack_from(f">{n}H", data) if n else ()
+def _u16_list(data: bytes, start: int, stop: int) -> tuple[int, ...]:
+    """The big-endian 16-bit values of ``data[start:stop]`` (an odd last byte is ignored),
+    read in place rather than from a slice."""
+    n = (stop - start) >> 1
+    return struct.unpack_from(f">{n}H", data, start) if n else ()
 
 
 def _vec(data: bytes, pos: int, width: int, end: int) -> tuple[int, int]:
-    """(start, stop) of the length-prefixed vector at ``pos`` (prefix ``width`` bytes)."""
+    """(start, stop) of the length-prefixed vector at ``pos`` (a prefix of 1 or 2 bytes)."""
     start = pos + width
     if start > end:
-        raise Malformed("truncated handshake field")
-    n = int.from_bytes(data[pos:start], "big")
-    stop = start + n
+        raise Malformed(TRUNCATED)
+    stop = start + (data[pos] if width == 1 else data[pos] << 8 | data[pos + 1])
     if stop > end:
-        raise Malformed("truncated handshake field")
+        raise Malformed(TRUNCATED)
     return start, stop
 
 
-def _field(data: bytes, pos: int, width: int, end: int) -> bytes:
-    start, stop = _vec(data, pos, width, end)
-    return data[start:stop]
-
-
-def _extension_spans(data: bytes, pos: int, end: int) -> list[tuple[int, int, int]]:
-    """(type, start, stop) of each extension of the block at ``pos`` (none if it is absent)."""
-    if pos == end:
-        return []
-    pos, stop = _vec(data, pos, 2, end)
-    out = []
-    unpack = struct.unpack_from
-    while pos < stop:
-        if pos + 4 > stop:
-            raise Malformed("truncated handshake field")
-        ext_type, n = unpack(">HH", data, pos)
-        pos += 4
-        if pos + n > stop:
-            raise Malformed("truncated handshake field")
-        out.append((ext_type, pos, pos + n))
-        pos += n
-    return out
-
-
-@dataclass(slots=True)
-class ClientHello:
+# The hellos are immutable (:func:`client_hello` and :func:`server_hello` hand one object to
+# many flows); named tuples rather than frozen dataclasses, which take twice as long to build.
+class ClientHello(NamedTuple):
     legacy_version: int
     cipher_suites: tuple[int, ...]
     extensions: tuple[int, ...]
@@ -136,8 +121,7 @@ class ClientHello:
     session_id_length: int = 0
 
 
-@dataclass(slots=True)
-class ServerHello:
+class ServerHello(NamedTuple):
     legacy_version: int
     cipher_suite: int
     compression: int
@@ -154,83 +138,226 @@ HELLO_RETRY_RANDOM = bytes.fromhex(
 
 
 def parse_client_hello(body: bytes) -> ClientHello:
-    """The fields of a ClientHello body (offset arithmetic: this runs once per TLS flow)."""
+    """The fields of a ClientHello body (:func:`client_hello` is the same, remembered)."""
+    return _parse_client_hello(body)[0]
+
+
+# Extensions whose content the ClientHello parse reads (key_share apart: it is read per hello).
+_READ_EXTENSIONS = frozenset({0, 10, 11, 13, 16, 43})
+
+
+def _parse_client_hello(
+    body: bytes,
+) -> tuple[ClientHello, list[tuple[int, int]], list[tuple[int, int]]]:
+    """The hello; the extension contents it never read; the key_share contents (spans).
+
+    One pass over the extensions with offset arithmetic, reading lists in place. Any
+    malformation raises ``Malformed(TRUNCATED)``, the same reason wherever it is found."""
     end = len(body)
     if end < 35:
-        raise Malformed("truncated handshake field")
-    version = body[0] << 8 | body[1]
-    sid_start, pos = _vec(body, 34, 1, end)
-    session_id_length = pos - sid_start
-    c_start, pos = _vec(body, pos, 2, end)
-    ciphers = _u16_list(body[c_start:pos])
-    _, pos = _vec(body, pos, 1, end)  # compression methods
-    exts = _extension_spans(body, pos, end)
-    ch = ClientHello(version, ciphers, tuple(t for t, _, _ in exts),
-                     session_id_length=session_id_length)
-    for ext_type, a, b in exts:
-        if a == b:
-            continue
-        if ext_type == 0:  # server_name
-            pos, stop = _vec(body, a, 2, b)
-            while pos < stop:
-                name_type = body[pos]
-                n_start, pos = _vec(body, pos + 1, 2, stop)
-                if name_type == 0:
-                    ch.server_name = body[n_start:pos].decode("ascii", errors="replace")
-                    break
-        elif ext_type == 16:  # ALPN
-            pos, stop = _vec(body, a, 2, b)
-            raw = []
-            while pos < stop:
-                p_start, pos = _vec(body, pos, 1, stop)
-                raw.append(body[p_start:pos])
-            ch.alpn_raw = tuple(raw)
-            ch.alpn = tuple(p.decode("ascii", errors="replace") for p in raw)
-        elif ext_type == 10:
-            ch.supported_groups = _u16_list(_field(body, a, 2, b))
-        elif ext_type == 13:
-            ch.signature_algorithms = _u16_list(_field(body, a, 2, b))
-        elif ext_type == 11:
-            ch.ec_point_formats = tuple(_field(body, a, 1, b))
-        elif ext_type == 43:
-            ch.supported_versions = _u16_list(_field(body, a, 1, b))
-        elif ext_type == 51:
-            pos, stop = _vec(body, a, 2, b)
-            groups = []
-            while pos < stop:
-                if pos + 2 > stop:
-                    raise Malformed("truncated handshake field")
-                groups.append(body[pos] << 8 | body[pos + 1])
-                _, pos = _vec(body, pos + 2, 2, stop)
-            ch.key_share_groups = tuple(groups)
-    return ch
+        raise Malformed(TRUNCATED)
+    session_id_length = body[34]
+    pos = 35 + session_id_length
+    unread: list[tuple[int, int]] = []
+    if pos + 2 > end:
+        raise Malformed(TRUNCATED)
+    stop = pos + 2 + (body[pos] << 8 | body[pos + 1])  # cipher_suites
+    if stop > end:
+        raise Malformed(TRUNCATED)
+    ciphers = _u16_list(body, pos + 2, stop)
+    if stop + 1 > end:
+        raise Malformed(TRUNCATED)
+    pos = stop + 1 + body[stop]  # past compression_methods
+    if pos > end:
+        raise Malformed(TRUNCATED)
+    types: list[int] = []
+    shares_at: list[tuple[int, int]] = []
+    server_name = None
+    alpn_raw: tuple[bytes, ...] = ()
+    groups: tuple[int, ...] = ()
+    sigs: tuple[int, ...] = ()
+    point_formats: tuple[int, ...] = ()
+    versions: tuple[int, ...] = ()
+    shares: tuple[int, ...] = ()
+    if pos != end:  # the extensions block is optional
+        pos, block_end = _vec(body, pos, 2, end)
+        while pos < block_end:
+            if pos + 4 > block_end:
+                raise Malformed(TRUNCATED)
+            ext_type = body[pos] << 8 | body[pos + 1]
+            a = pos + 4
+            b = a + (body[pos + 2] << 8 | body[pos + 3])
+            if b > block_end:
+                raise Malformed(TRUNCATED)
+            pos = b
+            types.append(ext_type)
+            if ext_type == 51:
+                shares_at.append((a, b))
+            elif ext_type not in _READ_EXTENSIONS:
+                unread.append((a, b))
+            if a == b:
+                continue
+            if ext_type == 0:  # server_name: the first host_name entry
+                p, stop = _vec(body, a, 2, b)
+                while p < stop:
+                    name_type = body[p]
+                    n_start, p = _vec(body, p + 1, 2, stop)
+                    if name_type == 0:
+                        server_name = body[n_start:p].decode("ascii", errors="replace")
+                        break
+            elif ext_type == 16:  # ALPN
+                p, stop = _vec(body, a, 2, b)
+                raw = []
+                while p < stop:
+                    p_start, p = _vec(body, p, 1, stop)
+                    raw.append(body[p_start:p])
+                alpn_raw = tuple(raw)
+            elif ext_type == 10:
+                groups = _u16_list(body, *_vec(body, a, 2, b))
+            elif ext_type == 13:
+                sigs = _u16_list(body, *_vec(body, a, 2, b))
+            elif ext_type == 11:
+                p, stop = _vec(body, a, 1, b)
+                point_formats = tuple(body[p:stop])
+            elif ext_type == 43:
+                versions = _u16_list(body, *_vec(body, a, 1, b))
+            elif ext_type == 51:
+                shares = _key_share_groups(body, a, b)
+    hello = ClientHello(
+        legacy_version=body[0] << 8 | body[1],
+        cipher_suites=ciphers,
+        extensions=tuple(types),
+        supported_versions=versions,
+        server_name=server_name,
+        alpn=tuple(p.decode("ascii", errors="replace") for p in alpn_raw) if alpn_raw else (),
+        alpn_raw=alpn_raw,
+        supported_groups=groups,
+        signature_algorithms=sigs,
+        ec_point_formats=point_formats,
+        key_share_groups=shares,
+        session_id_length=session_id_length,
+    )
+    return hello, unread, shares_at
+
+
+def _key_share_groups(body: bytes, a: int, b: int) -> tuple[int, ...]:
+    """The group of each KeyShareEntry of the key_share extension content ``body[a:b]``."""
+    if a == b:
+        return ()
+    p, stop = _vec(body, a, 2, b)
+    groups = []
+    while p < stop:  # KeyShareEntry: group (2 bytes), key_exchange (2-byte length + key)
+        if p + 4 > stop:
+            raise Malformed(TRUNCATED)
+        groups.append(body[p] << 8 | body[p + 1])
+        p += 4 + (body[p + 2] << 8 | body[p + 3])
+        if p > stop:
+            raise Malformed(TRUNCATED)
+    return tuple(groups)
+
+
+# Hellos by shape (see .shapes): a client, and a server answering it, repeat the same hello
+# on every connection but for its random, session id and key_share public key.
+_CLIENT_HELLOS: ShapeCache[ClientHello] = ShapeCache()
+_SERVER_HELLOS: ShapeCache[ServerHello] = ShapeCache()
+
+
+def client_hello(body: bytes) -> ClientHello:
+    """:func:`parse_client_hello`, reusing the parse of an earlier hello of the same shape.
+
+    The parse never reads the random, the session id or the content of extensions such as a
+    session ticket or padding, so those may differ in a match; the key_share groups are read
+    again from each hello (and may raise ``Malformed`` as the full parse would)."""
+    shape = _CLIENT_HELLOS.find(body)
+    if shape is not None:
+        hello = shape.value
+        if shape.extra is None:
+            return hello
+        groups = _key_share_groups(body, *shape.extra)
+        if groups == hello.key_share_groups:
+            return hello
+        return hello._replace(key_share_groups=groups)
+    hello, unread, shares_at = _parse_client_hello(body)
+    if len(shares_at) <= 1:  # (a later key_share overwrites an earlier one: not remembered)
+        share = shares_at[0] if shares_at else None
+        variable = [(2, 34), (35, 35 + hello.session_id_length), *shares_at, *unread]
+        _CLIENT_HELLOS.add(body, variable, hello, share)
+    return hello
+
+
+def server_hello(body: bytes) -> ServerHello:
+    """:func:`parse_server_hello`, reusing the parse of an earlier hello of the same shape.
+
+    The parse never reads the session id, a key_share's key or the content of extensions
+    other than supported_versions and ALPN, so those may differ in a match; the random is
+    only compared with the HelloRetryRequest value, which is done again for each hello."""
+    shape = _SERVER_HELLOS.find(body)
+    if shape is not None:
+        hello = shape.value
+        retry = body.startswith(HELLO_RETRY_RANDOM, 2)
+        return hello if retry == hello.hello_retry else hello._replace(hello_retry=retry)
+    hello, unread = _parse_server_hello(body)
+    _SERVER_HELLOS.add(body, [(2, 34), (35, 35 + body[34]), *unread], hello)
+    return hello
 
 
 def parse_server_hello(body: bytes) -> ServerHello:
+    """The fields of a ServerHello body (:func:`server_hello` is the same, remembered)."""
+    return _parse_server_hello(body)[0]
+
+
+def _parse_server_hello(body: bytes) -> tuple[ServerHello, list[tuple[int, int]]]:
+    """The hello and the extension contents it never read (spans); one pass, as
+    :func:`_parse_client_hello`."""
     end = len(body)
     if end < 35:
-        raise Malformed("truncated handshake field")
-    version = body[0] << 8 | body[1]
-    random = body[2:34]
-    _, pos = _vec(body, 34, 1, end)  # session id
+        raise Malformed(TRUNCATED)
+    pos = 35 + body[34]  # past the session id
     if pos + 3 > end:
-        raise Malformed("truncated handshake field")
+        raise Malformed(TRUNCATED)
     cipher = body[pos] << 8 | body[pos + 1]
     compression = body[pos + 2]
-    exts = _extension_spans(body, pos + 3, end)
-    sh = ServerHello(version, cipher, compression, tuple(t for t, _, _ in exts))
-    sh.hello_retry = random == HELLO_RETRY_RANDOM
-    for ext_type, a, b in exts:
-        if ext_type == 43 and b - a >= 2:
-            sh.selected_version = body[a] << 8 | body[a + 1]
-        elif ext_type == 51 and b - a >= 2:
-            sh.key_share_group = body[a] << 8 | body[a + 1]  # KeyShareEntry; HRR: the group
-        elif ext_type == 16 and b > a:
-            pos, stop = _vec(body, a, 2, b)
-            if pos < stop:
-                p_start, p_stop = _vec(body, pos, 1, stop)
-                sh.alpn = body[p_start:p_stop].decode("ascii", errors="replace")
-    return sh
+    pos += 3
+    types: list[int] = []
+    unread: list[tuple[int, int]] = []
+    selected_version = None
+    share_group = None
+    alpn = None
+    if pos != end:  # the extensions block is optional
+        pos, block_end = _vec(body, pos, 2, end)
+        while pos < block_end:
+            if pos + 4 > block_end:
+                raise Malformed(TRUNCATED)
+            ext_type = body[pos] << 8 | body[pos + 1]
+            a = pos + 4
+            b = a + (body[pos + 2] << 8 | body[pos + 3])
+            if b > block_end:
+                raise Malformed(TRUNCATED)
+            pos = b
+            types.append(ext_type)
+            if ext_type == 43 and b - a >= 2:
+                selected_version = body[a] << 8 | body[a + 1]
+            elif ext_type == 51 and b - a >= 2:
+                share_group = body[a] << 8 | body[a + 1]  # KeyShareEntry; HRR: the group
+                unread.append((a + 2, b))  # the key
+            elif ext_type == 16 and b > a:
+                p, stop = _vec(body, a, 2, b)
+                if p < stop:
+                    p_start, p_stop = _vec(body, p, 1, stop)
+                    alpn = body[p_start:p_stop].decode("ascii", errors="replace")
+            elif ext_type not in (16, 43, 51):
+                unread.append((a, b))
+    hello = ServerHello(
+        legacy_version=body[0] << 8 | body[1],
+        cipher_suite=cipher,
+        compression=compression,
+        extensions=tuple(types),
+        selected_version=selected_version,
+        key_share_group=share_group,
+        alpn=alpn,
+        hello_retry=body.startswith(HELLO_RETRY_RANDOM, 2),
+    )
+    return hello, unread
 
 
 def parse_certificate_list(body: bytes) -> list[bytes]:
