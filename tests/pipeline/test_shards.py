@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -87,7 +88,8 @@ def test_batches_of_both_processes_at_one_position_are_joined(
         run_files([str(capture)], build_stages([sink]), batch_frames=4096, processes=processes)
         sink.close()
         written.append(path.read_bytes())
-    assert joined and sum(joined) > 1000
+    assert joined
+    assert sum(joined) > 1000
     assert written[0] == written[1]
 
 
@@ -122,3 +124,32 @@ def test_default_is_one_process_for_small_inputs_and_stdin(tmp_path: Path) -> No
     assert shards.default_processes([str(small)]) == 1
     assert shards.default_processes(["-"]) == 1
     assert shards.default_processes([str(tmp_path / "missing.pcap")]) == 1
+
+
+def test_every_event_of_a_capture_crosses_processes_unchanged() -> None:
+    """The worker pickles its events (BaseEvent.__reduce__): every kind the lab capture
+    makes comes back equal, of the same class, with the same ECS document."""
+    events: list[Any] = []
+
+    class Keep:
+        def on_event(self, event: Any) -> None:
+            events.append(event)
+
+        def on_events(self, batch: Any) -> None:
+            events.extend(batch.events())
+
+        def on_batch(self, view: Any) -> None:
+            pass
+
+        def on_flows(self, flows: Any) -> None:
+            pass
+
+        def finish(self) -> None:
+            pass
+
+    run_files([str(LAB)], build_stages([Keep()]))
+    assert len({type(e) for e in events}) >= 15
+    back = pickle.loads(pickle.dumps(events, protocol=pickle.HIGHEST_PROTOCOL))
+    assert [type(e) for e in back] == [type(e) for e in events]
+    assert back == events
+    assert [e.ecs() for e in back] == [e.ecs() for e in events]

@@ -104,6 +104,13 @@ class BaseEvent:
         """
         return self.action_name or type(self).__name__
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as (class, field values): a sharded run sends events between processes,
+        and the state functions ``dataclass(slots=True)`` adds ask ``fields()`` per event."""
+        cls = type(self)
+        names = _FIELD_NAMES.get(cls) or _field_names(cls)
+        return _rebuild, (cls, tuple([getattr(self, name) for name in names]))
+
     def fields(self) -> dict[str, Any]:
         """The protocol-specific fields (everything the base classes do not define)."""
         return {name: getattr(self, name) for name in _specific_names(type(self))}
@@ -268,6 +275,18 @@ def utc_stamps(ts_ns: npt.NDArray[np.int64]) -> list[str]:
 
 
 _NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _rebuild(cls: type[BaseEvent], values: tuple[Any, ...]) -> BaseEvent:
+    """An event back from :meth:`BaseEvent.__reduce__` (through its own ``__init__``)."""
+    names = _FIELD_NAMES.get(cls) or _field_names(cls)
+    return cls(**dict(zip(names, values, strict=True)))
 _KINDS: dict[type, str] = {}
 _DATASETS: dict[type, str] = {}
 _CONVERTED = (bytes, dict)  # values _jsonable rewrites (hex strings, string keys)

@@ -68,11 +68,13 @@ class ModbusBatch(EventBatch):
         values_seen = 0
         for part in parts:
             for name, col in part.columns.items():
-                if name == "flow":
-                    col = col + len(endpoints)
-                elif name == "val_start":
-                    col = np.where(part.columns["val_len"] != NONE, col + values_seen, col)
-                columns[name].append(col)
+                if name == "flow":  # indices into the joined endpoints
+                    shifted = col + len(endpoints)
+                elif name == "val_start":  # offsets into the joined values
+                    shifted = np.where(part.columns["val_len"] != NONE, col + values_seen, col)
+                else:
+                    shifted = col
+                columns[name].append(shifted)
             endpoints += part.endpoints
             values_seen += int(part.values.shape[0])
         joined = {name: np.concatenate(cols) for name, cols in columns.items()}
