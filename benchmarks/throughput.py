@@ -15,11 +15,9 @@ otsight runs in these modes, each one row, each compared with tshark in the same
 - ``alerts``: ``otsight analyze --alerts`` (every dissector on, the default detectors);
 - ``events``: ``otsight analyze --events /dev/null`` (every dissector on, every event written
   as ECS JSON);
-- ``dissect1``, ``alerts1``: ``dissect`` and ``alerts`` with ``--processes 1``.
-
-The dissecting modes use otsight's default: on a machine with two CPUs, a second process
-dissects part of the flows (``--processes``); the ``1`` modes show one process alone. The CPU
-column counts both processes (a child's resource usage includes the children it waited for).
+- ``dissect2``, ``alerts2``: ``dissect`` and ``alerts`` with ``--processes 2`` (a second
+  process dissects part of the flows). The CPU column counts both processes (a child's
+  resource usage includes the children it waited for); peak RSS is the larger process's.
 
 ``--otsight`` is the command that starts the CLI (split like a shell would): by default the
 checkout's ``.venv/bin/otsight`` if it exists, else ``<this python> -m otsight.cli``, which runs
@@ -70,8 +68,8 @@ MODES: dict[str, tuple[str, list[str]]] = {
         "otsight analyze --events /dev/null (all dissectors, ECS JSON)",
         ["--events", os.devnull],
     ),
-    "dissect1": ("  the same, one process (--processes 1)", ["--dissect", "--processes", "1"]),
-    "alerts1": ("  the same, one process (--processes 1)", ["--alerts", "--processes", "1"]),
+    "dissect2": ("  the same, two processes (--processes 2)", ["--dissect", "--processes", "2"]),
+    "alerts2": ("  the same, two processes (--processes 2)", ["--alerts", "--processes", "2"]),
 }
 
 
@@ -366,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         "else this python -m otsight.cli)",
     )
     parser.add_argument(
-        "--modes", default="l4,dissect,dissect1,alerts,alerts1,events",
+        "--modes", default="l4,dissect,dissect2,alerts,alerts2,events",
         help=f"comma-separated otsight modes, from {', '.join(MODES)}",
     )
     parser.add_argument("--no-cold", action="store_true", help="skip the empty-cache runs")

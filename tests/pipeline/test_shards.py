@@ -118,14 +118,6 @@ def test_a_worker_that_fails_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
         shards.analyze_sharded([str(LAB)], build_stages([sink]))
 
 
-def test_default_is_one_process_for_small_inputs_and_stdin(tmp_path: Path) -> None:
-    small = tmp_path / "small.pcap"
-    generate(small, 2_000, seed=1)
-    assert shards.default_processes([str(small)]) == 1
-    assert shards.default_processes(["-"]) == 1
-    assert shards.default_processes([str(tmp_path / "missing.pcap")]) == 1
-
-
 def test_every_event_of_a_capture_crosses_processes_unchanged() -> None:
     """The worker pickles its events (BaseEvent.__reduce__): every kind the lab capture
     makes comes back equal, of the same class, with the same ECS document."""

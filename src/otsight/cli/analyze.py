@@ -69,12 +69,14 @@ def analyze_command(
         "--progress/--no-progress",
         help="Progress bar (default: on for big inputs on a terminal).",
     ),
-    processes: int | None = typer.Option(
-        None,
+    processes: int = typer.Option(
+        1,
         "--processes",
         min=1,
-        help="Dissect capture files with this many processes, 1 or 2 (default: 2 for inputs of "
-        "32 MB or more on a machine with two or more CPUs); the results are the same.",
+        max=2,
+        help="Dissect capture files with 2 processes: a second one dissects part of the flows "
+        "(the results are the same; it pays off for big captures when nothing but counts is "
+        "wanted).",
     ),
 ) -> None:
     """Decode captures and summarise them: volume, protocols, flows, talkers, errors."""
@@ -160,13 +162,11 @@ def _files(
     progress: bool | None,
     err: Console,
     stages: Stages | None,
-    processes: int | None = None,
+    processes: int = 1,
 ) -> AnalysisResult:
     """Analyse files, with a progress bar for big inputs on a terminal."""
-    from ..pipeline.shards import ShardError, default_processes
+    from ..pipeline.shards import ShardError
 
-    if processes is None:
-        processes = default_processes(captures)
     try:
         with file_progress(captures, progress, err) as update:
             return run_files(captures, stages, progress=update, processes=processes)
