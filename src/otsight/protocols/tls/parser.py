@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -180,16 +181,7 @@ def _parse_client_hello(
     versions: tuple[int, ...] = ()
     shares: tuple[int, ...] = ()
     if pos != end:  # the extensions block is optional
-        pos, block_end = _vec(body, pos, 2, end)
-        while pos < block_end:
-            if pos + 4 > block_end:
-                raise Malformed(TRUNCATED)
-            ext_type = body[pos] << 8 | body[pos + 1]
-            a = pos + 4
-            b = a + (body[pos + 2] << 8 | body[pos + 3])
-            if b > block_end:
-                raise Malformed(TRUNCATED)
-            pos = b
+        for ext_type, a, b in _extensions(body, pos, end):
             types.append(ext_type)
             if ext_type == 51:
                 shares_at.append((a, b))
@@ -238,6 +230,21 @@ def _parse_client_hello(
         session_id_length=session_id_length,
     )
     return hello, unread, shares_at
+
+
+def _extensions(body: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(type, start, end of content) of each extension of the block at ``pos`` (after its
+    2-byte length); Malformed if one runs past the block."""
+    pos, block_end = _vec(body, pos, 2, end)
+    while pos < block_end:
+        if pos + 4 > block_end:
+            raise Malformed(TRUNCATED)
+        a = pos + 4
+        b = a + (body[pos + 2] << 8 | body[pos + 3])
+        if b > block_end:
+            raise Malformed(TRUNCATED)
+        yield body[pos] << 8 | body[pos + 1], a, b
+        pos = b
 
 
 def _key_share_groups(body: bytes, a: int, b: int) -> tuple[int, ...]:
@@ -324,16 +331,7 @@ def _parse_server_hello(body: bytes) -> tuple[ServerHello, list[tuple[int, int]]
     share_group = None
     alpn = None
     if pos != end:  # the extensions block is optional
-        pos, block_end = _vec(body, pos, 2, end)
-        while pos < block_end:
-            if pos + 4 > block_end:
-                raise Malformed(TRUNCATED)
-            ext_type = body[pos] << 8 | body[pos + 1]
-            a = pos + 4
-            b = a + (body[pos + 2] << 8 | body[pos + 3])
-            if b > block_end:
-                raise Malformed(TRUNCATED)
-            pos = b
+        for ext_type, a, b in _extensions(body, pos, end):
             types.append(ext_type)
             if ext_type == 43 and b - a >= 2:
                 selected_version = body[a] << 8 | body[a + 1]
