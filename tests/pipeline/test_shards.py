@@ -16,7 +16,7 @@ import pytest
 
 from otsight.capture.pcap import BATCH_FRAMES
 from otsight.export.jsonl import JsonlSink
-from otsight.pipeline import shards
+from otsight.pipeline import runner, shards
 from otsight.pipeline.assemble import build_stages, run_files
 from otsight.protocols.modbus.batch import ModbusBatch
 from otsight.testing.synth import generate
@@ -105,7 +105,7 @@ def test_a_worker_that_dies_stops_the_run_with_an_error(monkeypatch: pytest.Monk
 
 def test_a_worker_that_fails_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     main = os.getpid()
-    real = shards.analyze
+    real = runner.analyze
 
     def failing_in_worker(*args: Any, **kwargs: Any) -> Any:
         if os.getpid() != main:
@@ -124,6 +124,8 @@ def test_every_event_of_a_capture_crosses_processes_unchanged() -> None:
     events: list[Any] = []
 
     class Keep:
+        name = "keep"
+
         def on_event(self, event: Any) -> None:
             events.append(event)
 
