@@ -33,7 +33,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..capture.pcap import BATCH_FRAMES
 from ..core.events import BaseEvent, EventBatch
@@ -44,7 +44,8 @@ from .engine import Engine
 from .fanout import Fanout
 from .runner import AnalysisResult, Progress, analyze
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # assemble imports this module when a run asks for two processes
+    from .assemble import Stages
 
 EVENT, BATCH, FLOWS = 0, 1, 2
 # The main process's share of the flows when it also runs observers (detectors, inventory,
@@ -216,7 +217,7 @@ class _WorkerFanout(Fanout):
 
 def analyze_sharded(
     names: list[str],
-    stages: Any,
+    stages: Stages,
     progress: Progress | None = None,
     batch_frames: int = BATCH_FRAMES,
     share: float = 0.5,
@@ -265,7 +266,7 @@ def analyze_sharded(
 
 def _work(
     names: list[str],
-    stages: Any,
+    stages: Stages,
     batch_frames: int,
     share: float,
     conn: IO[bytes],
