@@ -37,7 +37,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..capture.pcap import BATCH_FRAMES
 from ..core.events import BaseEvent, EventBatch
-from ..core.plugins import Observer
+from ..core.plugins import FrameHandler, Observer
 from ..decode.flows import FlowColumns
 from ..decode.view import BatchView
 from .engine import Engine
@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # assemble imports this module when a run asks for two proces
 
 EVENT, BATCH, FLOWS = 0, 1, 2
 # The main process's share of the flows when it also runs observers (detectors, inventory,
-# writers): about what balances the two processes on the benchmark's plant capture.
+# writers); an estimate, not tuned (with two processes --alerts was no faster either way).
 MAIN_SHARE_OBSERVED = 0.35
 AHEAD = 4  # batches of events the worker may send before this process takes them
 MAIN, WORKER = 0, 1
@@ -238,17 +238,7 @@ def analyze_sharded(
     stages.fanout = merge
     finished = False
     try:
-        result = analyze(
-            names,
-            handler_factory=stages.selector,
-            frame_handler=stages.frames,
-            progress=progress,
-            fanout=merge,
-            batch_frames=batch_frames,
-            engine_hook=lambda engine: merge.recording.bind(
-                engine, lambda flow_id: owner(flow_id, share) == MAIN
-            ),
-        )
+        result = _run(names, stages, merge, stages.frames, MAIN, share, batch_frames, progress)
         finished = True
     finally:
         if not finished:
@@ -262,6 +252,30 @@ def analyze_sharded(
     stages.selector.probe_errors += counts["probe_errors"]
     result.summary.handler_errors += counts["handler_errors"]
     return result
+
+
+def _run(
+    names: list[str],
+    stages: Stages,
+    fanout: MergingFanout | _WorkerFanout,
+    frames: FrameHandler | None,
+    side: int,
+    share: float,
+    batch_frames: int,
+    progress: Progress | None,
+) -> AnalysisResult:
+    """One process's run: its dissectors see only the flows :func:`owner` gives ``side``."""
+    return analyze(
+        names,
+        handler_factory=stages.selector,
+        frame_handler=frames,
+        progress=progress,
+        fanout=fanout,
+        batch_frames=batch_frames,
+        engine_hook=lambda engine: fanout.recording.bind(
+            engine, lambda flow_id: owner(flow_id, share) == side
+        ),
+    )
 
 
 def _work(
@@ -280,16 +294,7 @@ def _work(
         logging.getLogger("otsight.pipeline.runner").setLevel(logging.ERROR)
         out = _WorkerFanout(conn, ship)
         stages.selector.send_to(out)
-        result = analyze(
-            names,
-            handler_factory=stages.selector,
-            frame_handler=None,
-            fanout=out,
-            batch_frames=batch_frames,
-            engine_hook=lambda engine: out.recording.bind(
-                engine, lambda flow_id: owner(flow_id, share) == WORKER
-            ),
-        )
+        result = _run(names, stages, out, None, WORKER, share, batch_frames, None)
         counts = {
             "flows": Counter(stages.selector.flows),
             "events": Counter(stages.selector.events),

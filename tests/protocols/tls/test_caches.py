@@ -128,18 +128,22 @@ HELLOS = [
 ]
 
 
+def _mutated(data: st.DataObject, raw: bytearray) -> bytes:
+    """``raw`` with up to four bytes changed, maybe cut short."""
+    for _ in range(data.draw(st.integers(0, 4))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    return bytes(raw)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_cached_hellos_equal_fresh_parses(data: st.DataObject) -> None:
     """Hellos like remembered ones (random, key or any byte changed, cut, extended) parse
     through the cache exactly as a full parse does, malformed ones included."""
     for _ in range(data.draw(st.integers(1, 5))):
-        raw = bytearray(data.draw(st.sampled_from(HELLOS)))
-        for _ in range(data.draw(st.integers(0, 4))):
-            raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
-        if data.draw(st.booleans()):
-            raw = raw[: data.draw(st.integers(0, len(raw)))]
-        body = bytes(raw)
+        body = _mutated(data, bytearray(data.draw(st.sampled_from(HELLOS))))
         want = parsed(parse_client_hello, body)
         assert parsed(client_hello, body) == want
         assert parsed(client_hello, body) == want  # the second time from the cache
@@ -158,11 +162,7 @@ def test_cached_server_hellos_equal_fresh_parses(data: st.DataObject) -> None:
         raw = bytearray(data.draw(st.sampled_from(SERVER_HELLOS)))
         if data.draw(st.booleans()):
             raw[2:34] = HELLO_RETRY_RANDOM
-        for _ in range(data.draw(st.integers(0, 4))):
-            raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
-        if data.draw(st.booleans()):
-            raw = raw[: data.draw(st.integers(0, len(raw)))]
-        body = bytes(raw)
+        body = _mutated(data, raw)
         want = parsed(parse_server_hello, body)
         assert parsed(server_hello, body) == want
         assert parsed(server_hello, body) == want

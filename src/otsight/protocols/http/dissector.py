@@ -200,18 +200,15 @@ class HttpDissector(Dissector):
             if len(elements) >= 2:  # one element alone is not a device description
                 yield HttpDeviceInfo(**base, uri=kept[0], elements=elements)
 
-    def _body(
-        self, direction: int, head: Head, chunked: bool, length: int | None, has_body: bool
-    ) -> None:
-        """Set the direction's state for what follows ``head`` (whose framing headers the
-        caller has already read, once: ``chunked`` and ``length``)."""
+    def _body(self, direction: int, head: Head, has_body: bool) -> None:
+        """Set the direction's state for what follows ``head``."""
         if not has_body:
             self.mode[direction] = HEAD
-        elif chunked:
+        elif head.chunked:
             self.mode[direction] = CHUNK_SIZE
-        elif length is not None:
-            self.remaining[direction] = length
-            self.mode[direction] = BODY if length else HEAD
+        elif head.content_length is not None:
+            self.remaining[direction] = head.content_length
+            self.mode[direction] = BODY if head.content_length else HEAD
         elif head.is_request:
             self.mode[direction] = HEAD  # a request without framing has no body
         else:
@@ -223,8 +220,6 @@ class HttpDissector(Dissector):
         if auth is not None:
             scheme, _, value = auth.strip().partition(" ")
             scheme = scheme or None
-        length = head.content_length
-        chunked = head.chunked
         yield HttpRequest(
             **base,
             method=head.method,
@@ -233,8 +228,8 @@ class HttpDissector(Dissector):
             host=head.get("host"),
             user_agent=head.get("user-agent"),
             authorization_scheme=scheme,
-            content_length=length,
-            chunked=chunked,
+            content_length=head.content_length,
+            chunked=head.chunked,
         )
         if auth is not None and scheme is not None and scheme.lower() == "basic":
             user, has_password = basic_user(value)
@@ -248,7 +243,7 @@ class HttpDissector(Dissector):
             )
         if len(self.pending) < MAX_PENDING:
             self.pending.append((head.method, head.uri))
-        self._body(direction, head, chunked, length, True)
+        self._body(direction, head, True)
 
     def _response(self, direction: int, head: Head, base: dict[str, Any]) -> Event:
         code = head.status_code
@@ -257,8 +252,6 @@ class HttpDissector(Dissector):
         if self.pending:
             request = self.pending[0] if informational else self.pending.popleft()
         method = request[0] if request else None
-        length = head.content_length
-        chunked = head.chunked
         event = HttpResponse(
             **base,
             version=head.version,
@@ -266,8 +259,8 @@ class HttpDissector(Dissector):
             reason=head.reason,
             server=head.get("server"),
             content_type=head.get("content-type"),
-            content_length=length,
-            chunked=chunked,
+            content_length=head.content_length,
+            chunked=head.chunked,
             www_authenticate=head.get("www-authenticate"),
             request_method=method,
             request_uri=request[1] if request else None,
@@ -279,10 +272,10 @@ class HttpDissector(Dissector):
             self.buffers[1].clear()
         else:
             no_body = informational or code in (204, 304) or method == "HEAD"
-            self._body(direction, head, chunked, length, not no_body)
+            self._body(direction, head, not no_body)
             self.document[direction] = None
             if self.mode[direction] in (BODY, CHUNK_SIZE) and wants_document(
-                event.content_type, length
+                event.content_type, head.content_length
             ):
                 self.document[direction] = (event.request_uri, bytearray())
         return event

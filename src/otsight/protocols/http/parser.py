@@ -51,24 +51,23 @@ class Head:
     status_code: int = 0
     reason: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    # The body framing, read from the headers once (parse_head): the event and the state
+    # machine both need it.
+    chunked: bool = False
+    content_length: int | None = None
 
     def get(self, name: str) -> str | None:
         return self.headers.get(name)
 
-    @property
-    def chunked(self) -> bool:
-        te = self.headers.get("transfer-encoding", "")
-        return "chunked" in te.lower()
 
-    @property
-    def content_length(self) -> int | None:
-        value = self.headers.get("content-length")
-        if value is None:
-            return None
-        value = value.split(",")[0].strip()
-        if not value.isdigit() or len(value) > 18:
-            return None
-        return int(value)
+def _content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length")
+    if value is None:
+        return None
+    value = value.split(",")[0].strip()
+    if not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
 
 
 def head_length(buf: bytes | bytearray) -> int:
@@ -109,6 +108,8 @@ def parse_head(raw: bytes) -> Head:
                 _KNOWN_FIELDS.clear()
             _KNOWN_FIELDS[block] = known
     head.headers.update(known)  # the head's own copy: a remembered dict is never handed out
+    head.chunked = "chunked" in head.headers.get("transfer-encoding", "").lower()
+    head.content_length = _content_length(head.headers)
     return head
 
 
