@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -142,8 +141,7 @@ def conversation(n: int = 1, source: str = "capture-a", **changes: object) -> Co
     return Conversation(**fields)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WriteSingleRegister(Event):
+class WriteSingleRegister(Event, frozen=True, kw_only=True):
     protocol = "modbus"
     unit_id: int
     address: int

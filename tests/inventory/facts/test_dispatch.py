@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
 from typing import ClassVar
 
 import otsight.protocols
@@ -56,13 +55,11 @@ def test_every_event_class_is_handled_or_listed() -> None:
     assert not (NO_FACTS & {c.__name__ for c in HANDLERS}), "listed and handled"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _VendorModbusRequest(ModbusRequest):
+class _VendorModbusRequest(ModbusRequest, frozen=True, kw_only=True):
     """A plugin's subclass: uses the Modbus request handler."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Unknown(Event):
+class _Unknown(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "mystery"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import BaseEvent, FrameEvent
@@ -22,8 +21,7 @@ OPERATIONS = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ArpMessage(FrameEvent):
+class ArpMessage(FrameEvent, frozen=True, kw_only=True):
     """One ARP message; ``sender_*`` is what the sender claims about itself."""
 
     protocol: ClassVar[str] = "arp"
@@ -41,8 +39,7 @@ class ArpMessage(FrameEvent):
         return self.operation
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ArpMalformed(FrameEvent):
+class ArpMalformed(FrameEvent, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "arp"
     action_name: ClassVar[str] = "malformed"
     reason: str

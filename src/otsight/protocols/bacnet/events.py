@@ -3,14 +3,12 @@ I-Am (the device's identity) and input that does not decode."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BacnetMessage(Event):
+class BacnetMessage(Event, frozen=True, kw_only=True):
     """A BACnet/IP message. BVLC fields always; NPDU fields when the BVLC carries an NPDU;
     APDU fields unless it is a network-layer message. ``object_*`` and ``property_*`` are the
     first object/property the service names (``objects``/``properties`` all of them);
@@ -91,8 +89,7 @@ class BacnetMessage(Event):
         return self.apdu_type_name or self.bvlc_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BacnetIAm(BacnetMessage):
+class BacnetIAm(BacnetMessage, frozen=True, kw_only=True):
     """An I-Am: a device announcing its instance, limits and vendor."""
 
     device_instance: int | None = None
@@ -102,8 +99,7 @@ class BacnetIAm(BacnetMessage):
     vendor_name: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BacnetMalformed(Event):
+class BacnetMalformed(Event, frozen=True, kw_only=True):
     """A datagram on a BACnet flow that does not decode."""
 
     protocol: ClassVar[str] = "bacnet"

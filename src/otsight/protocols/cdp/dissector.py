@@ -11,7 +11,6 @@ import contextlib
 import ipaddress
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ...core.events import BaseEvent, FrameEvent
@@ -65,8 +64,7 @@ _NLPID_IP = b"\xcc"  # protocol type 1 (NLPID), protocol 0xcc: IPv4
 _IPV6_8022 = b"\xaa\xaa\x03\x00\x00\x00\x86\xdd"  # protocol type 2 (802.2), ethertype IPv6
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CdpAdvertisement(FrameEvent):
+class CdpAdvertisement(FrameEvent, frozen=True, kw_only=True):
     """One CDP announcement: who the neighbour is and on which of its ports it sent it."""
 
     protocol: ClassVar[str] = "cdp"
@@ -93,8 +91,7 @@ class CdpAdvertisement(FrameEvent):
         return "shutdown" if self.ttl == 0 else "advertisement"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CdpMalformed(FrameEvent):
+class CdpMalformed(FrameEvent, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "cdp"
     action_name: ClassVar[str] = "malformed"
     reason: str

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CleartextCredential(Event):
+class CleartextCredential(Event, frozen=True, kw_only=True):
     """A user name sent in clear, and whether a password followed (its value is never kept)."""
 
     protocol: ClassVar[str] = "cleartext"
@@ -20,15 +18,13 @@ class CleartextCredential(Event):
     accepted: bool | None = None  # the server's verdict when the protocol says (FTP 230/530)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TelnetBanner(Event):
+class TelnetBanner(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "telnet"
     action_name: ClassVar[str] = "banner"
     banner: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FtpCommand(Event):
+class FtpCommand(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "ftp"
     command: str
     argument: str | None = None  # withheld for PASS and ACCT
@@ -38,8 +34,7 @@ class FtpCommand(Event):
         return self.command.lower()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FtpReply(Event):
+class FtpReply(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "ftp"
     code: int
     text: str

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ...core.errors import Malformed
@@ -23,8 +22,7 @@ MAX_PENDING = 1024
 PENDING_TIMEOUT_NS = 250 * 1_000_000_000  # EXCHANGE_LIFETIME of RFC 7252
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CoapMessage(Event):
+class CoapMessage(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "coap"
     version: int
     type: int
@@ -48,13 +46,11 @@ class CoapMessage(Event):
         return self.code_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CoapRequest(CoapMessage):
+class CoapRequest(CoapMessage, frozen=True, kw_only=True):
     """A method call (GET, POST, PUT, DELETE, FETCH, PATCH)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CoapResponse(CoapMessage):
+class CoapResponse(CoapMessage, frozen=True, kw_only=True):
     """A response or an empty ACK/RST; ``matched`` when its request was seen."""
 
     matched: bool = False
@@ -64,8 +60,7 @@ class CoapResponse(CoapMessage):
     request_uri_path: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CoapMalformed(Event):
+class CoapMalformed(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "coap"
     action_name: ClassVar[str] = "malformed"
     reason: str

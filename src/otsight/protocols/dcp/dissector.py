@@ -13,7 +13,6 @@ import ipaddress
 import struct
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ...core.events import BaseEvent, FrameEvent
@@ -36,8 +35,7 @@ PENDING_TIMEOUT_NS = 30 * 1_000_000_000
 _HEADER = struct.Struct("!HBBIHH")  # frame id, service id, service type, xid, delay, length
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DcpMessage(FrameEvent):
+class DcpMessage(FrameEvent, frozen=True, kw_only=True):
     """One DCP PDU with what its blocks say (fields are None when no block carried them)."""
 
     protocol: ClassVar[str] = "pn_dcp"
@@ -78,16 +76,14 @@ class DcpMessage(FrameEvent):
         return f"{self.service}-{kind}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DcpSet(DcpMessage):
+class DcpSet(DcpMessage, frozen=True, kw_only=True):
     """A Set request: something on the device is being renamed, re-addressed or reset."""
 
     changes: tuple[str, ...] = ()  # e.g. name-of-station=plc-1, ip=10.0.0.5/..., factory-reset
     permanent: bool | None = None  # block qualifier bit 0 of the first data block
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DcpMalformed(FrameEvent):
+class DcpMalformed(FrameEvent, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "pn_dcp"
     action_name: ClassVar[str] = "malformed"
     reason: str

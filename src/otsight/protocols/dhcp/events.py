@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DhcpMessage(Event):
+class DhcpMessage(Event, frozen=True, kw_only=True):
     """A DHCP (BOOTP) message. ``parameter_request_list`` (option 55, in order) and
     ``option_order`` are the classic client fingerprints; ``vendor_class`` (60) names the
     device family (``MSFT 5.0``, ``PXEClient``...)."""
@@ -53,8 +51,7 @@ class DhcpMessage(Event):
         return self.message_type_name or f"bootp-{self.op}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Dhcpv6Message(Event):
+class Dhcpv6Message(Event, frozen=True, kw_only=True):
     """A DHCPv6 message (relay messages report the relayed message's fields too)."""
 
     protocol: ClassVar[str] = "dhcpv6"
@@ -78,8 +75,7 @@ class Dhcpv6Message(Event):
         return self.message_type_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DhcpMalformed(Event):
+class DhcpMalformed(Event, frozen=True, kw_only=True):
     """A datagram on a DHCP flow that is not a DHCP message."""
 
     protocol: ClassVar[str] = "dhcp"

@@ -3,14 +3,12 @@ sequence), link frames that carry no application data, and malformed input."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Dnp3Message(Event):
+class Dnp3Message(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "dnp3"
     source_address: int  # DNP3 link address of the sender
     destination_address: int
@@ -34,13 +32,11 @@ class Dnp3Message(Event):
         return self.function
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Dnp3Request(Dnp3Message):
+class Dnp3Request(Dnp3Message, frozen=True, kw_only=True):
     """A fragment from a master (function codes below 129)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Dnp3Response(Dnp3Message):
+class Dnp3Response(Dnp3Message, frozen=True, kw_only=True):
     """An outstation's response or unsolicited response; ``matched`` if its request was seen
     (then ``request_frame``, ``request_function`` and ``latency``)."""
 
@@ -53,8 +49,7 @@ class Dnp3Response(Dnp3Message):
     latency: float | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Dnp3LinkFrame(Event):
+class Dnp3LinkFrame(Event, frozen=True, kw_only=True):
     """A link frame without application data (link reset/status/test, ACK/NACK, or a
     transport segment that does not complete a fragment is NOT reported here)."""
 
@@ -73,8 +68,7 @@ class Dnp3LinkFrame(Event):
         return f"link-{self.link_function}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Dnp3Malformed(Event):
+class Dnp3Malformed(Event, frozen=True, kw_only=True):
     """Bytes on a DNP3 flow that do not decode (bad CRCs, garbage, broken fragments)."""
 
     protocol: ClassVar[str] = "dnp3"

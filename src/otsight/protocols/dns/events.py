@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DnsMessage(Event):
+class DnsMessage(Event, frozen=True, kw_only=True):
     """A DNS-format message. Questions and records are JSON-ready dicts: ``name``, ``type``
     (name), ``type_code``, ``class``; records add ``ttl`` and ``data`` (display string) plus
     type-specific keys (``txt`` list, SRV ``target``/``port``, HINFO ``cpu``/``os``, NBNS
@@ -42,26 +40,22 @@ class DnsMessage(Event):
         return tuple(q["name"] for q in self.questions)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MdnsMessage(DnsMessage):
+class MdnsMessage(DnsMessage, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "mdns"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LlmnrMessage(DnsMessage):
+class LlmnrMessage(DnsMessage, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "llmnr"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NbnsMessage(DnsMessage):
+class NbnsMessage(DnsMessage, frozen=True, kw_only=True):
     """NBNS: names are ``NAME<xx>`` (15-char NetBIOS name, suffix in hex); questions add
     ``netbios_name`` and ``suffix``."""
 
     protocol: ClassVar[str] = "nbns"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DnsMalformed(Event):
+class DnsMalformed(Event, frozen=True, kw_only=True):
     """A datagram on a DNS-family flow whose header or questions do not parse."""
 
     protocol: ClassVar[str] = "dns"

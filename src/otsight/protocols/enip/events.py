@@ -8,14 +8,12 @@ embedded in a multiple-service-packet or an unconnected-send (``parent_service``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnipMessage(Event):
+class EnipMessage(Event, frozen=True, kw_only=True):
     """One encapsulation message (24-byte header and its data)."""
 
     protocol: ClassVar[str] = "enip"
@@ -36,8 +34,7 @@ class EnipMessage(Event):
         return self.command_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnipListIdentity(Event):
+class EnipListIdentity(Event, frozen=True, kw_only=True):
     """A device's identity from a ListIdentity reply."""
 
     protocol: ClassVar[str] = "enip"
@@ -59,8 +56,7 @@ class EnipListIdentity(Event):
     state: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CipMessage(Event):
+class CipMessage(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "enip"
     service_code: int  # without the response bit
     service: str
@@ -92,13 +88,11 @@ class CipMessage(Event):
         return self.service
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CipRequest(CipMessage):
+class CipRequest(CipMessage, frozen=True, kw_only=True):
     """A request to a CIP object (path: class / instance / attribute or a tag symbol)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CipResponse(CipMessage):
+class CipResponse(CipMessage, frozen=True, kw_only=True):
     """A reply; its path fields come from the matched request (``matched``)."""
 
     general_status: int
@@ -111,8 +105,7 @@ class CipResponse(CipMessage):
     to_api: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnipMalformed(Event):
+class EnipMalformed(Event, frozen=True, kw_only=True):
     """Bytes on an EtherNet/IP flow that do not parse (counted, with a reason)."""
 
     protocol: ClassVar[str] = "enip"

@@ -3,19 +3,16 @@ identity a device description document carried."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpEvent(Event):
+class HttpEvent(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "http"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpRequest(HttpEvent):
+class HttpRequest(HttpEvent, frozen=True, kw_only=True):
     """A request head (client -> server)."""
 
     action_name: ClassVar[str] = "request"
@@ -29,8 +26,7 @@ class HttpRequest(HttpEvent):
     chunked: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpResponse(HttpEvent):
+class HttpResponse(HttpEvent, frozen=True, kw_only=True):
     """A response head (server -> client), paired in order with the request it answers."""
 
     action_name: ClassVar[str] = "response"
@@ -47,8 +43,7 @@ class HttpResponse(HttpEvent):
     matched: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpCredential(HttpEvent):
+class HttpCredential(HttpEvent, frozen=True, kw_only=True):
     """Credentials sent in clear (Basic authentication). The user name only: never the password."""
 
     action_name: ClassVar[str] = "cleartext-credential"
@@ -59,8 +54,7 @@ class HttpCredential(HttpEvent):
     host: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpDeviceInfo(HttpEvent):
+class HttpDeviceInfo(HttpEvent, frozen=True, kw_only=True):
     """Identity elements of a small XML document a server returned (UPnP device description,
     Hikvision ISAPI deviceInfo, ONVIF GetDeviceInformation): lower-cased element name -> text,
     as sent (``manufacturer``, ``modelname``, ``serialnumber``, ``firmwareversion``...).
@@ -71,8 +65,7 @@ class HttpDeviceInfo(HttpEvent):
     elements: dict[str, str]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpMalformed(HttpEvent):
+class HttpMalformed(HttpEvent, frozen=True, kw_only=True):
     action_name: ClassVar[str] = "malformed"
     reason: str
     length: int

@@ -3,14 +3,12 @@ does not decode."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Iec104Apci(Event):
+class Iec104Apci(Event, frozen=True, kw_only=True):
     """An APDU without a decodable ASDU: S format (acknowledge), U format (STARTDT/STOPDT/TESTFR
     act/con), or an I format whose ASDU is malformed (``asdu_error`` says why)."""
 
@@ -30,8 +28,7 @@ class Iec104Apci(Event):
         return "s-frame" if self.format == "S" else "i-frame-malformed"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Iec104Asdu(Event):
+class Iec104Asdu(Event, frozen=True, kw_only=True):
     """An I-format APDU and its ASDU. ``ioa`` is the first information object address, ``ioas``
     all of them (up to 127). ``is_command``: a control-direction type (process, system or
     parameter command) sent with a cause that asks (act, deact, req, ...) rather than confirms
@@ -67,8 +64,7 @@ class Iec104Asdu(Event):
         return self.type_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Iec104Malformed(Event):
+class Iec104Malformed(Event, frozen=True, kw_only=True):
     """Bytes on an IEC 104 flow that do not frame as APDUs (skipped to resynchronise)."""
 
     protocol: ClassVar[str] = "iec104"

@@ -6,7 +6,6 @@ import contextlib
 import ipaddress
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import BaseEvent, FrameEvent
@@ -29,8 +28,7 @@ CAPABILITIES = (
 MAC_SUBTYPES = {"chassis": 4, "port": 3}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LldpAdvertisement(FrameEvent):
+class LldpAdvertisement(FrameEvent, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "lldp"
     chassis_id: str | None = None
     chassis_id_subtype: int | None = None
@@ -51,8 +49,7 @@ class LldpAdvertisement(FrameEvent):
         return "shutdown" if self.ttl == 0 else "advertisement"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LldpMalformed(FrameEvent):
+class LldpMalformed(FrameEvent, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "lldp"
     action_name: ClassVar[str] = "malformed"
     reason: str

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ModbusMessage(Event):
+class ModbusMessage(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "modbus"
     transaction_id: int
     unit_id: int
@@ -28,13 +26,11 @@ class ModbusMessage(Event):
         return self.function
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ModbusRequest(ModbusMessage):
+class ModbusRequest(ModbusMessage, frozen=True, kw_only=True):
     """A request from a client (master) to a server (slave)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ModbusResponse(ModbusMessage):
+class ModbusResponse(ModbusMessage, frozen=True, kw_only=True):
     """A response; ``matched`` if its request was seen (then ``request_frame``/``latency``)."""
 
     exception_code: int | None = None
@@ -46,8 +42,7 @@ class ModbusResponse(ModbusMessage):
     more_follows: bool | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ModbusMalformed(Event):
+class ModbusMalformed(Event, frozen=True, kw_only=True):
     """Bytes on a Modbus flow that are not a valid ADU (counted, with a reason)."""
 
     protocol: ClassVar[str] = "modbus"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MqttMessage(Event):
+class MqttMessage(Event, frozen=True, kw_only=True):
     """One MQTT control packet. Answers (CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK,
     UNSUBACK, PINGRESP) carry ``matched``, ``request_frame`` and ``latency``."""
 
@@ -34,8 +32,7 @@ class MqttMessage(Event):
         return self.message_type_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MqttConnect(MqttMessage):
+class MqttConnect(MqttMessage, frozen=True, kw_only=True):
     """CONNECT. The password is never kept: only ``password_present``."""
 
     protocol_name: str
@@ -52,13 +49,11 @@ class MqttConnect(MqttMessage):
     password_present: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MqttConnAck(MqttMessage):
+class MqttConnAck(MqttMessage, frozen=True, kw_only=True):
     session_present: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MqttPublish(MqttMessage):
+class MqttPublish(MqttMessage, frozen=True, kw_only=True):
     topic: str
     qos: int
     retain: bool
@@ -67,16 +62,14 @@ class MqttPublish(MqttMessage):
     payload_preview: str | None  # the first bytes, only when printable text
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MqttSubscribe(MqttMessage):
+class MqttSubscribe(MqttMessage, frozen=True, kw_only=True):
     """SUBSCRIBE (with ``requested_qos``) or UNSUBSCRIBE."""
 
     topic_filters: tuple[str, ...]
     requested_qos: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MqttSubAck(MqttMessage):
+class MqttSubAck(MqttMessage, frozen=True, kw_only=True):
     """SUBACK or UNSUBACK (MQTT 5): one reason code per filter of the request."""
 
     reason_codes: tuple[int, ...]
@@ -84,8 +77,7 @@ class MqttSubAck(MqttMessage):
     topic_filters: tuple[str, ...] = ()  # of the matched request
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MqttMalformed(Event):
+class MqttMalformed(Event, frozen=True, kw_only=True):
     """Bytes on an MQTT flow that do not form a valid packet (counted, with a reason)."""
 
     protocol: ClassVar[str] = "mqtt"

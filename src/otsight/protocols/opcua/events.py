@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OpcuaMessage(Event):
+class OpcuaMessage(Event, frozen=True, kw_only=True):
     """One UA-TCP chunk. Service fields are set when the body is readable (policy None)."""
 
     protocol: ClassVar[str] = "opcua"
@@ -35,8 +33,7 @@ class OpcuaMessage(Event):
         return self.service or self.message_type_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OpcuaHello(OpcuaMessage):
+class OpcuaHello(OpcuaMessage, frozen=True, kw_only=True):
     """HEL, ACK (buffer sizes only) or RHE (server uri and endpoint)."""
 
     protocol_version: int | None = None
@@ -48,14 +45,12 @@ class OpcuaHello(OpcuaMessage):
     server_uri: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OpcuaError(OpcuaMessage):
+class OpcuaError(OpcuaMessage, frozen=True, kw_only=True):
     status_code: int
     reason: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OpcuaOpenSecureChannel(OpcuaMessage):
+class OpcuaOpenSecureChannel(OpcuaMessage, frozen=True, kw_only=True):
     security_policy_uri: str | None
     security_policy: str | None  # none, basic256sha256, ... ("unknown" for other URIs)
     sender_certificate_length: int  # -1: no certificate
@@ -64,8 +59,7 @@ class OpcuaOpenSecureChannel(OpcuaMessage):
     security_mode: str | None = None  # none | sign | sign-and-encrypt (request, policy None)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OpcuaMalformed(Event):
+class OpcuaMalformed(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "opcua"
     action_name: ClassVar[str] = "malformed"
     reason: str

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class S7Connection(Event):
+class S7Connection(Event, frozen=True, kw_only=True):
     """A COTP connection request or confirm (ISO-on-TCP), with its TSAPs."""
 
     protocol: ClassVar[str] = "s7comm"
@@ -25,8 +23,7 @@ class S7Connection(Event):
         return self.pdu_type
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class S7Message(Event):
+class S7Message(Event, frozen=True, kw_only=True):
     """Fields every S7comm PDU has (protocol id 0x32)."""
 
     protocol: ClassVar[str] = "s7comm"
@@ -37,8 +34,7 @@ class S7Message(Event):
     data_length: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class S7JobFields(S7Message):
+class S7JobFields(S7Message, frozen=True, kw_only=True):
     function_code: int | None = None
     function: str | None = None
     item_count: int | None = None
@@ -59,13 +55,11 @@ class S7JobFields(S7Message):
         return self.function or self.rosctr_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class S7Request(S7JobFields):
+class S7Request(S7JobFields, frozen=True, kw_only=True):
     """A job (ROSCTR 1) from a client to a PLC."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class S7Response(S7JobFields):
+class S7Response(S7JobFields, frozen=True, kw_only=True):
     """An ack or ack-data (ROSCTR 2/3); request fields copied from the job when matched."""
 
     error_class: int | None = None
@@ -77,8 +71,7 @@ class S7Response(S7JobFields):
     latency: float | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class S7UserData(S7Message):
+class S7UserData(S7Message, frozen=True, kw_only=True):
     """A userdata PDU (ROSCTR 7): function group + subfunction (read-szl, block info, ...)."""
 
     method: str  # request | response | push ...
@@ -109,8 +102,7 @@ class S7UserData(S7Message):
         return self.subfunction_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class S7PlusMessage(Event):
+class S7PlusMessage(Event, frozen=True, kw_only=True):
     """An S7comm-plus PDU (protocol id 0x72): header fields only."""
 
     protocol: ClassVar[str] = "s7comm_plus"
@@ -133,8 +125,7 @@ class S7PlusMessage(Event):
         return self.function or self.opcode_name or self.version_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class S7Malformed(Event):
+class S7Malformed(Event, frozen=True, kw_only=True):
     """Bytes on an S7 flow that do not parse (counted, with a reason)."""
 
     protocol: ClassVar[str] = "s7comm"

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SnmpEvent(Event):
+class SnmpEvent(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "snmp"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SnmpMessage(SnmpEvent):
+class SnmpMessage(SnmpEvent, frozen=True, kw_only=True):
     """One SNMP message. The community string itself is never kept: only whether one was
     present and its category (``default-read``/``default-write``/``well-known``/``custom``)."""
 
@@ -53,8 +50,7 @@ class SnmpMessage(SnmpEvent):
         return self.pdu_type
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SnmpMalformed(SnmpEvent):
+class SnmpMalformed(SnmpEvent, frozen=True, kw_only=True):
     action_name: ClassVar[str] = "malformed"
     reason: str
     length: int

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SsdpMessage(Event):
+class SsdpMessage(Event, frozen=True, kw_only=True):
     """An SSDP message. ``server`` / ``user_agent`` name the OS and UPnP stack, ``location``
     points at the device description (model, vendor, serial), ``uuid`` is the device UDN."""
 
@@ -39,8 +37,7 @@ class SsdpMessage(Event):
         return self.kind
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SsdpMalformed(Event):
+class SsdpMalformed(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "ssdp"
     action_name: ClassVar[str] = "malformed"
     reason: str

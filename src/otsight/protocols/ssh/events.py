@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SshEvent(Event):
+class SshEvent(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "ssh"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SshBanner(SshEvent):
+class SshBanner(SshEvent, frozen=True, kw_only=True):
     """The identification string ``SSH-protoversion-softwareversion SP comments``."""
 
     action_name: ClassVar[str] = "banner"
@@ -25,8 +22,7 @@ class SshBanner(SshEvent):
     raw: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SshKexInit(SshEvent):
+class SshKexInit(SshEvent, frozen=True, kw_only=True):
     """SSH_MSG_KEXINIT: the algorithms a side supports, in preference order."""
 
     action_name: ClassVar[str] = "kexinit"
@@ -42,8 +38,7 @@ class SshKexInit(SshEvent):
     post_quantum_kex: tuple[str, ...]  # offered PQ / hybrid key exchanges
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SshMalformed(SshEvent):
+class SshMalformed(SshEvent, frozen=True, kw_only=True):
     action_name: ClassVar[str] = "malformed"
     reason: str
     length: int

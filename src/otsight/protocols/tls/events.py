@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ...core.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsEvent(Event):
+class TlsEvent(Event, frozen=True, kw_only=True):
     protocol: ClassVar[str] = "tls"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsClientHello(TlsEvent):
+class TlsClientHello(TlsEvent, frozen=True, kw_only=True):
     """A ClientHello: what the client offers, and its JA4 fingerprint."""
 
     action_name: ClassVar[str] = "client-hello"
@@ -35,8 +32,7 @@ class TlsClientHello(TlsEvent):
     ja4_r: str  # the JA4 inputs before hashing
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsServerHello(TlsEvent):
+class TlsServerHello(TlsEvent, frozen=True, kw_only=True):
     """A ServerHello (or HelloRetryRequest): what the server chose."""
 
     legacy_version: int
@@ -57,8 +53,7 @@ class TlsServerHello(TlsEvent):
         return "hello-retry-request" if self.hello_retry else "server-hello"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsCertificate(TlsEvent):
+class TlsCertificate(TlsEvent, frozen=True, kw_only=True):
     """One certificate of a cleartext (TLS <= 1.2) Certificate message; position 0 is the
     sender's own."""
 
@@ -80,8 +75,7 @@ class TlsCertificate(TlsEvent):
     sha256: str  # fingerprint of the DER certificate
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsHandshake(TlsEvent):
+class TlsHandshake(TlsEvent, frozen=True, kw_only=True):
     """Any other cleartext handshake message (server-hello-done, client-key-exchange, ...)."""
 
     handshake_type: int
@@ -93,8 +87,7 @@ class TlsHandshake(TlsEvent):
         return self.handshake
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsAlert(TlsEvent):
+class TlsAlert(TlsEvent, frozen=True, kw_only=True):
     """An alert record; level and description are None when it is encrypted."""
 
     action_name: ClassVar[str] = "alert"
@@ -105,8 +98,7 @@ class TlsAlert(TlsEvent):
     encrypted: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsMalformed(TlsEvent):
+class TlsMalformed(TlsEvent, frozen=True, kw_only=True):
     """Bytes on a TLS flow that do not parse (counted, with a reason)."""
 
     action_name: ClassVar[str] = "malformed"
