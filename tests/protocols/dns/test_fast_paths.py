@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otsight.core.errors import Malformed
+from otsight.core.errors import Malformed, NeedMoreData
 from otsight.core.plugins import FlowContext
 from otsight.protocols.dns import DnsDissector, DnsTcpDissector, NbnsDissector
 from otsight.protocols.dns import parser as dns_parser
@@ -227,3 +227,44 @@ def test_txt_pairs_from_records_outside_the_answers(section: int) -> None:
     assert isinstance(event, DnsMessage)
     assert event.answers == ()
     assert event.txt == {"model": "S7", "fw": "2.9"}
+
+
+def parsed(parse: Callable[[bytes, bool, bool], dns_parser.Message], data: bytes) -> object:
+    """Every field of the message ``parse`` gives, or the error and its reason."""
+    try:
+        msg = parse(data, False, False)
+    except (Malformed, NeedMoreData) as exc:
+        return (type(exc).__name__, str(exc))
+    return (
+        msg.transaction_id, msg.flags, msg.qdcount, msg.ancount, msg.nscount, msg.arcount,
+        msg.questions, msg.answers, msg.authority, msg.additional, msg.error, msg.trailing,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(tid=st.integers(0, 0xFFFF), cut=st.integers(12, len(RESPONSE)), flip=st.integers(0, 255))
+def test_a_message_seen_before_under_another_id_parses_as_if_new(
+    tid: int, cut: int, flip: int
+) -> None:
+    """The body memo: same bytes after the id give the same message, with this id."""
+    body = bytearray(RESPONSE[2:cut])
+    if len(body) > 10:
+        body[10] ^= flip  # vary the question (or the header when short)
+    first = bytes(RESPONSE[:2] + body)
+    again = struct.pack(">H", tid) + bytes(body)
+    expected = parsed(dns_parser._parse, again)
+    assert parsed(dns_parser.parse, first) == parsed(dns_parser._parse, first)  # remembered
+    assert parsed(dns_parser.parse, again) == expected
+
+
+def test_remembered_messages_stay_bounded_and_long_ones_are_not_kept() -> None:
+    for i in range(dns_parser.MAX_BODIES + 10):
+        query = header(i, 0x0100, qd=1) + label(b"host%d" % i) + b"\0" + struct.pack(">HH", 1, 1)
+        assert dns_parser.parse(query).questions[0]["name"] == f"host{i}"
+        assert len(dns_parser._BODIES[(False, False)]) <= dns_parser.MAX_BODIES
+    dns_parser._BODIES[(False, False)].clear()
+    long_name = b"".join(label(b"x" * 60) for _ in range(9)) + b"\0"
+    big = header(1, 0x0100, qd=1) + long_name + struct.pack(">HH", 1, 1)
+    assert len(big) > dns_parser.MAX_BODY
+    dns_parser.parse(big)
+    assert not dns_parser._BODIES[(False, False)]

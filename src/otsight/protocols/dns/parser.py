@@ -44,6 +44,25 @@ class Message:
     def is_response(self) -> bool:
         return bool(self.flags & 0x8000)
 
+    def with_id(self, transaction_id: int) -> Message:
+        """The same message under another transaction id (sections shared, not copied)."""
+        if transaction_id == self.transaction_id:
+            return self
+        return Message(
+            transaction_id,
+            self.flags,
+            self.qdcount,
+            self.ancount,
+            self.nscount,
+            self.arcount,
+            self.questions,
+            self.answers,
+            self.authority,
+            self.additional,
+            self.error,
+            self.trailing,
+        )
+
     @property
     def opcode(self) -> int:
         return (self.flags >> 11) & 0xF
@@ -264,6 +283,15 @@ def _records(
 # parsing, so sharing one is safe; only immutable ``bytes`` are remembered.
 _RECENT: dict[tuple[bool, bool], tuple[bytes, Message]] = {}
 
+# Messages parsed before, by everything after their transaction id, per (nbns, mdns). A network
+# asks the same questions again and again (the same host, name and type every few seconds;
+# mDNS and NBNS announcements repeat word for word) and often gets the same answers: parsing
+# depends on nothing but the bytes, so a repeat costs a lookup and a copy of the header. Only
+# short messages are remembered and the memo is forgotten at once when full (bounded memory).
+_BODIES: dict[tuple[bool, bool], dict[bytes, Message]] = {}
+MAX_BODIES = 1024  # messages remembered per flavour
+MAX_BODY = 512  # bytes: the classic UDP limit, which nearly every query and most answers fit
+
 
 def parse(data: bytes, nbns: bool = False, mdns: bool = False) -> Message:
     """Parse one DNS-format message. Header or question errors raise :class:`Malformed`
@@ -272,9 +300,24 @@ def parse(data: bytes, nbns: bool = False, mdns: bool = False) -> Message:
     recent = _RECENT.get(key)
     if recent is not None and recent[0] == data:
         return recent[1]
-    msg = _parse(data, nbns, mdns)
-    if type(data) is bytes:
-        _RECENT[key] = (data, msg)
+    if type(data) is not bytes:
+        return _parse(data, nbns, mdns)
+    if 12 <= len(data) <= MAX_BODY:
+        bodies = _BODIES.get(key)
+        if bodies is None:
+            bodies = _BODIES[key] = {}
+        body = data[2:]
+        known = bodies.get(body)
+        if known is None:
+            msg = _parse(data, nbns, mdns)
+            if len(bodies) >= MAX_BODIES:
+                bodies.clear()
+            bodies[body] = msg
+        else:
+            msg = known.with_id(data[0] << 8 | data[1])
+    else:
+        msg = _parse(data, nbns, mdns)
+    _RECENT[key] = (data, msg)
     return msg
 
 
