@@ -7,8 +7,8 @@ flows are evicted (and counted), so memory stays bounded under scans and floods.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -112,6 +112,20 @@ class FlowColumns:
 
     def __len__(self) -> int:
         return int(self.flow_id.shape[0])
+
+    @classmethod
+    def concat(cls, parts: Sequence[FlowColumns]) -> FlowColumns:
+        """The flows of ``parts`` (at least one) in order, as one set of columns."""
+        if len(parts) == 1:
+            return parts[0]
+        columns = {
+            f.name: np.concatenate([getattr(part, f.name) for part in parts])
+            for f in fields(cls)
+            if f.name not in ("tcp", "reasons")
+        }
+        tcp = {key: np.concatenate([part.tcp[key] for part in parts]) for key in parts[0].tcp}
+        reasons = [reason for part in parts for reason in part.reasons]
+        return cls(**columns, tcp=tcp, reasons=reasons)
 
     @property
     def handshake(self) -> npt.NDArray[np.bool_]:

@@ -155,6 +155,7 @@ def _engine(
 
 def _finish(engine: Engine, summary: Summary, fanout: Fanout | None) -> None:
     engine.finish()
+    summary.flush()
     if fanout is not None:
         fanout.finish()
         summary.observer_errors = dict(fanout.errors)

@@ -1,14 +1,20 @@
 """The numbers `otsight analyze` reports: volume, time span, protocol mix, talkers, errors.
 
 Aggregated per batch with numpy (no per-packet Python), and from flow records as flows end.
+Ended flows are folded in a few thousand at a time: a flow that ends mid-batch (its key taken
+by a new connection) is reported alone, and folding one flow costs as much numpy overhead as
+folding thousands. Top-N lists break ties by name, so they do not depend on how flows were
+grouped when folded.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +75,9 @@ class Summary:
     handler_errors: int = 0
     observer_errors: dict[str, int] = field(default_factory=dict)
     dissected: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Ended flows not folded in yet (see the module docstring); flush() folds them.
+    _pending: list[FlowColumns] = field(default_factory=list, repr=False)
+    _pending_rows: int = 0
 
     def add_batch(self, view: BatchView) -> None:
         b, t = view.batch, view.table
@@ -103,10 +112,25 @@ class Summary:
         self.tunnelled += int(np.count_nonzero(t.tunnel))
 
     def add_flows(self, f: FlowColumns) -> None:
+        """Take ended flows; they are folded in once FOLD_ROWS are waiting (or at flush)."""
+        if len(f) == 0:
+            return
+        self._pending.append(f)
+        self._pending_rows += len(f)
+        if self._pending_rows >= FOLD_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Fold in every ended flow taken so far (the run's end calls this; so does to_dict)."""
+        if self._pending:
+            pending = self._pending
+            self._pending = []
+            self._pending_rows = 0
+            self._fold(FlowColumns.concat(pending))
+
+    def _fold(self, f: FlowColumns) -> None:
         """Fold ended flows in, vectorised: strings are made once per distinct address."""
         n = len(f)
-        if n == 0:
-            return
         self.flows += n
         for value, count in _counts(f.proto):
             self.flows_by_proto[proto_name(value)] += count
@@ -153,6 +177,7 @@ class Summary:
         return (self.last_ts_ns - self.first_ts_ns) / 1e9
 
     def to_dict(self, top: int = 10) -> dict[str, Any]:
+        self.flush()
         return {
             "packets": self.packets,
             "bytes": self.wire_bytes,
@@ -167,7 +192,7 @@ class Summary:
             "vlan_tagged": self.vlan_tagged,
             "tunnelled": self.tunnelled,
             "flows": self.flows,
-            "flows_by_protocol": dict(self.flows_by_proto.most_common()),
+            "flows_by_protocol": dict(_top(self.flows_by_proto)),
             "services_by_port": [
                 {"service": k, "flows": v, "bytes": self.service_bytes[k]}
                 for k, v in sorted(
@@ -177,10 +202,10 @@ class Summary:
             ],
             "top_talkers": [
                 {"ip": ip, "bytes": v, "packets": self.talker_packets[ip]}
-                for ip, v in self.talker_bytes.most_common(top)
+                for ip, v in _top(self.talker_bytes, top)
             ],
             "top_conversations": [
-                {"a": a, "b": b, "bytes": v} for (a, b), v in self.conversations.most_common(top)
+                {"a": a, "b": b, "bytes": v} for (a, b), v in _top(self.conversations, top)
             ],
             "tcp": {
                 name: self.tcp.get(name, 0)
@@ -196,6 +221,25 @@ class Summary:
                 {"name": r.name, "packets": r.packets, "error": r.error} for r in self.inputs
             ],
         }
+
+
+FOLD_ROWS = 4096  # ended flows taken before they are folded in
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def _top(counter: Counter[K], n: int | None = None) -> list[tuple[K, int]]:
+    """The ``n`` largest counts (all if None), ties by key: the same whatever order the keys
+    were counted in."""
+    items: list[tuple[K, int]] = list(counter.items())
+    if n is None:
+        return sorted(items, key=_by_count_then_key)
+    return heapq.nsmallest(n, items, key=_by_count_then_key)
+
+
+def _by_count_then_key(item: tuple[Any, int]) -> tuple[int, Any]:
+    return (-item[1], item[0])
 
 
 @functools.lru_cache(maxsize=4096)
