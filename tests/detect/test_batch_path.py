@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from otsight.core.events import BaseEvent, EventBatch
+from otsight.decode.flows import FlowColumns
+from otsight.decode.view import BatchView
 from otsight.detect.registry import create_detectors
 from otsight.detect.stage import DetectionStage
 from otsight.pipeline.assemble import build_stages, run_files
+from otsight.protocols.modbus.batch import ModbusBatch
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lab-mixed" / "capture.pcap"
 
@@ -42,3 +46,49 @@ def test_every_default_rule_gives_the_same_alerts_wherever_batches_are_cut(examp
                               for a in stage.alerts))
     assert results[0]
     assert results[0] == results[1] == results[2]
+
+
+def test_a_compiled_batch_no_rule_wants_is_neither_summarised_nor_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Routing is decided per kind of batch, before any work on it: a batch whose events no
+    detector takes is dropped whole (no summary, no event objects)."""
+    batches: list[EventBatch] = []
+
+    class Keep:
+        name = "keep"
+
+        def on_event(self, event: BaseEvent) -> None:
+            pass
+
+        def on_events(self, batch: EventBatch) -> None:
+            batches.append(batch)
+
+        def on_batch(self, view: BatchView) -> None:
+            pass
+
+        def on_flows(self, flows: FlowColumns) -> None:
+            pass
+
+        def finish(self) -> None:
+            pass
+
+    assert run_files([str(EXAMPLE)], build_stages([Keep()]), batch_frames=128).ok
+    assert batches
+    summarised: list[EventBatch] = []
+    summary = ModbusBatch.summary
+
+    def spy(self: ModbusBatch) -> ModbusBatch:
+        summarised.append(self)
+        return summary(self)
+
+    monkeypatch.setattr(ModbusBatch, "summary", spy)
+    flood_only = DetectionStage(create_detectors(only=["flood", "scan"]))
+    for batch in batches:
+        flood_only.on_events(batch)
+    assert summarised == []
+    assert all(batch._events is None for batch in batches)
+    commands = DetectionStage(create_detectors(only=["ot-commands"]))
+    for batch in batches:
+        commands.on_events(batch)
+    assert summarised == batches

@@ -8,15 +8,19 @@ buckets, frozen while a flood lasts so the attack does not become the norm). One
 episode: the destination re-arms when its window falls below half the threshold. Denial of
 Service, T0814.
 
-Vectorised: one ``np.unique`` over (destination, bucket) per batch; Python runs once per
-destination-second above a small floor (``floor_share`` of the per-second threshold), so quiet
-destinations cost nothing and their history is zero, which the absolute floor covers.
+Vectorised: packets are counted per (destination, second) without sorting them, through a
+perfect hash of the destinations seen so far (:class:`KeyIndex`: a few gathers per packet, then
+one ``bincount``); a batch with more distinct destinations than that table holds is sorted
+instead, with the same result. Python runs once per destination-second above a small floor
+(``floor_share`` of the per-second threshold), so quiet destinations cost nothing and their
+history is zero, which the absolute floor covers.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -29,8 +33,80 @@ from ...core.types import ip_from_words
 from ...decode.table import L3_IPV4, L3_IPV6, PROTO_TCP, TCP_ACK, TCP_SYN
 from ...decode.view import BatchView
 from ..base import Detector, DetectorOptions
+from ..keyindex import INTP, U64, KeyIndex
 
 NS = 1_000_000_000
+
+
+@dataclass(slots=True)
+class _Groups:
+    """Packets of one batch grouped by (key, second), in key then second order; within a group
+    in (time, frame) order (what a sort by key, second and time gives)."""
+
+    keys: U64  # (groups, key columns)
+    bucket: U64
+    counts: npt.NDArray[np.int64]
+    first: INTP  # batch row of each group's first packet
+    members: Callable[[int], INTP]  # group -> its batch rows, in order
+
+
+def _sorted_groups(idx: INTP, keys: U64, bucket: U64, ts_ns: npt.NDArray[np.int64]) -> _Groups:
+    """Groups by sorting every packet (any number of keys)."""
+    rows = np.concatenate([keys, bucket[:, None]], axis=1)
+    order = np.lexsort((ts_ns, *rows.T[::-1]))  # by key, bucket, then time
+    rows, idx = rows[order], idx[order]
+    starts = np.flatnonzero(np.r_[True, np.any(rows[1:] != rows[:-1], axis=1)])
+    counts = np.diff(np.r_[starts, len(rows)])
+
+    def members(n: int) -> INTP:
+        return idx[starts[n] : starts[n] + counts[n]]
+
+    return _Groups(rows[starts, :-1], rows[starts, -1], counts, idx[starts], members)
+
+
+def _hashed_groups(
+    index: KeyIndex, idx: INTP, cols: list[U64], bucket: U64, ts_ns: npt.NDArray[np.int64]
+) -> _Groups | None:
+    """The groups :func:`_sorted_groups` finds, counted through ``index`` instead of a sort:
+    None when the index cannot code the keys or (key, second) pairs are too many to count in
+    a table."""
+    n = int(idx.shape[0])
+    if n > 1 and not (ts_ns[1:] >= ts_ns[:-1]).all():  # out of order: put them in time order
+        order = np.argsort(ts_ns, kind="stable")
+        idx, bucket = idx[order], bucket[order]
+        cols = [col[order] for col in cols]
+    codes = index.codes(cols)
+    if codes is None:
+        return None
+    first_bucket = bucket.min()
+    span = int(bucket.max() - first_bucket) + 1
+    ranks = len(index)
+    limit = max(4 * n, 1 << 16)
+    if ranks * span > limit:  # count only the keys present in this batch
+        present = np.flatnonzero(np.bincount(codes, minlength=ranks))
+        if present.shape[0] * span > limit:
+            return None
+        remap = np.zeros(ranks, np.int64)
+        remap[present] = np.arange(present.shape[0])
+        codes = remap[codes]
+        ranks = int(present.shape[0])
+    else:
+        present = np.arange(ranks)
+    cell = codes * span + (bucket - first_bucket).astype(np.int64)
+    counts = np.bincount(cell, minlength=ranks * span)
+    groups = np.flatnonzero(counts)
+    first = np.full(ranks * span, n, np.intp)
+    np.minimum.at(first, cell, np.arange(n, dtype=np.intp))
+    key_rows = present[groups // span]
+    keys = np.stack([col[key_rows] for col in index.keys], axis=1)
+
+    def members(g: int) -> INTP:
+        return idx[np.flatnonzero(cell == groups[g])]
+
+    return _Groups(
+        keys, first_bucket + (groups % span).astype(np.uint64), counts[groups],
+        idx[first[groups]], members,
+    )
 
 
 class FloodOptions(DetectorOptions):
@@ -98,6 +174,7 @@ class FloodDetector(Detector[FloodOptions]):
         # Counts of the latest second of a key still below the tracking floor: a second cut by
         # a batch boundary adds up as if it had come in one batch.
         self._below: dict[tuple[str, tuple[int, ...]], tuple[int, int, float, int]] = {}
+        self._index = {"connection-flood": KeyIndex(3), "packet-flood": KeyIndex(2)}
         self.dropped = 0
 
     def on_batch(self, view: BatchView) -> Iterable[Alert]:
@@ -109,42 +186,46 @@ class FloodDetector(Detector[FloodOptions]):
         alerts: list[Alert] = []
         opts = self.options
         if syn.any():
-            keys = np.stack([t.dst_hi, t.dst_lo, t.dport.astype(np.uint64)], axis=1)
-            alerts += self._count(view, "connection-flood", syn, keys, opts.min_connections)
+            idx = np.flatnonzero(syn)
+            cols = [t.dst_hi[idx], t.dst_lo[idx], t.dport[idx].astype(np.uint64)]
+            alerts += self._count(view, "connection-flood", idx, cols, opts.min_connections)
         if ip.any():
-            keys = np.stack([t.dst_hi, t.dst_lo], axis=1)
-            alerts += self._count(view, "packet-flood", ip, keys, opts.min_packets)
+            if ip.all():  # the usual batch: no gathers needed
+                idx, cols = np.arange(len(t), dtype=np.intp), [t.dst_hi, t.dst_lo]
+            else:
+                idx = np.flatnonzero(ip)
+                cols = [t.dst_hi[idx], t.dst_lo[idx]]
+            alerts += self._count(view, "packet-flood", idx, cols, opts.min_packets)
         return alerts
 
-    def _count(
-        self,
-        view: BatchView,
-        kind: str,
-        mask: npt.NDArray[np.bool_],
-        all_keys: npt.NDArray[np.uint64],
-        minimum: int,
-    ) -> list[Alert]:
-        opts = self.options
-        idx = np.flatnonzero(mask)
-        ts_ns = view.batch.ts_ns[idx]
+    def _groups(self, view: BatchView, kind: str, idx: INTP, cols: list[U64]) -> _Groups:
+        ts_ns = view.batch.ts_ns if idx.shape[0] == len(view.batch) else view.batch.ts_ns[idx]
         bucket = (ts_ns // NS).astype(np.uint64)
-        rows = np.concatenate([all_keys[idx], bucket[:, None]], axis=1)
-        order = np.lexsort((ts_ns, *rows.T[::-1]))  # by key, bucket, then time
-        rows, idx, ts_ns = rows[order], idx[order], ts_ns[order]
-        starts = np.flatnonzero(np.r_[True, np.any(rows[1:] != rows[:-1], axis=1)])
-        counts = np.diff(np.r_[starts, len(rows)])
+        groups = _hashed_groups(self._index[kind], idx, cols, bucket, ts_ns)
+        if groups is None:
+            groups = _sorted_groups(idx, np.stack(cols, axis=1), bucket, ts_ns)
+        return groups
+
+    def _count(
+        self, view: BatchView, kind: str, idx: INTP, cols: list[U64], minimum: int
+    ) -> list[Alert]:
+        """``idx``: the batch rows that count; ``cols``: their key columns."""
+        opts = self.options
+        g = self._groups(view, kind, idx, cols)
+        counts = g.counts
+        ts_ns = view.batch.ts_ns
         floor = opts.floor_share * minimum / opts.window_s
         # A second cut by batch boundaries must be judged as if whole: the floor applies to
         # the second's count so far (pieces below it are carried over), and once a second is
         # tracked its later pieces are too. Only the batch's first second can continue an
         # earlier batch's, and only its last one can go on into the next batch.
-        group_bucket = rows[starts, -1]
+        group_bucket = g.bucket
         first, last = int(group_bucket.min()), int(group_bucket.max())
-        carried = np.zeros(len(starts), dtype=np.int64)
+        carried = np.zeros(len(counts), dtype=np.int64)
         carried_from: dict[int, tuple[float, int]] = {}  # group -> (ts, frame) of its 1st piece
         keep_rows = counts >= floor
         for n in np.flatnonzero(group_bucket == first).tolist():
-            key = tuple(int(v) for v in rows[starts[n], :-1])
+            key = tuple(g.keys[n].tolist())
             held = self._below.pop((kind, key), None)
             if held is not None and held[0] == first:
                 carried[n] = held[1]
@@ -156,10 +237,10 @@ class FloodDetector(Detector[FloodOptions]):
             self._below = {k: v for k, v in self._below.items() if k[0] != kind or v[0] >= last}
         keep_rows |= counts + carried >= floor
         for n in np.flatnonzero(~keep_rows & (group_bucket == last)).tolist():
-            start = int(starts[n])
-            key = tuple(int(v) for v in rows[start, :-1])
+            row = int(g.first[n])
+            key = tuple(g.keys[n].tolist())
             piece_ts, piece_frame = carried_from.get(
-                n, (float(ts_ns[start]) / 1e9, view.batch.first_frame + int(idx[start]))
+                n, (float(ts_ns[row]) / 1e9, view.batch.first_frame + row)
             )
             self._below[(kind, key)] = (last, int(counts[n] + carried[n]), piece_ts, piece_frame)
         if len(self._below) > 2 * opts.max_destinations:
@@ -170,16 +251,16 @@ class FloodDetector(Detector[FloodOptions]):
         min_weight = 1.0 - keep**opts.min_history_s
         alerts: list[Alert] = []
         # process in time order of buckets so windows slide forward
-        chosen = starts[keep_rows]
-        chosen = chosen[np.argsort(rows[chosen, -1], kind="stable")]
-        for start in chosen.tolist():
-            n = int(np.searchsorted(starts, start, side="right"))
-            count = int(counts[n - 1])
-            extra = int(carried[n - 1])
-            frame = view.batch.first_frame + int(idx[start])
-            first_ts, first_frame = carried_from.get(n - 1, (float(ts_ns[start]) / 1e9, frame))
-            key = tuple(int(v) for v in rows[start, :-1])
-            b = int(rows[start, -1])
+        chosen = np.flatnonzero(keep_rows)
+        chosen = chosen[np.argsort(group_bucket[chosen], kind="stable")]
+        for n in chosen.tolist():
+            count = int(counts[n])
+            extra = int(carried[n])
+            row = int(g.first[n])
+            frame = view.batch.first_frame + row
+            first_ts, first_frame = carried_from.get(n, (float(ts_ns[row]) / 1e9, frame))
+            key = tuple(g.keys[n].tolist())
+            b = int(group_bucket[n])
             state = self._rates.get((kind, key))
             if state is None:
                 if len(self._rates) >= opts.max_destinations:
@@ -197,9 +278,9 @@ class FloodDetector(Detector[FloodOptions]):
             if not state.flooding and state.total >= threshold:
                 state.flooding = True
                 at = max(0, min(count - 1, int(np.ceil(threshold)) - before - 1))
-                alerts.append(self._alert(view, kind, key, state, int(idx[start + at]),
-                                          idx[start : start + at + 1], threshold,
-                                          before + at + 1))
+                members = g.members(n)
+                alerts.append(self._alert(view, kind, key, state, int(members[at]),
+                                          members[: at + 1], threshold, before + at + 1))
         return alerts
 
     def _alert(

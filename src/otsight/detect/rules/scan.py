@@ -12,7 +12,9 @@ windows then start over, so a long scan raises again and the deduplicator counts
 
 The packet work is vectorised on batch columns (masks); Python then runs once per probe,
 answer or rejection, in packet order, so a probe's fate (answered in time, retried, failed) is the
-same wherever batches are cut.
+same wherever batches are cut. The common case, a probe its batch answers in time, is found
+vectorised and costs next to nothing: all it leaves behind is an entry in its source's queue,
+and not even that when the batch's own expiry would pass over it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ PROTO_ARP = 0x806  # pseudo protocol number of ARP probes in pair keys
 V4MAPPED = 0xFFFF_0000_0000
 
 Host = tuple[int, int]  # (hi, lo) address words
+INTP = npt.NDArray[np.intp]
 Pair = tuple[int, int, int, int]  # target hi, target lo, port, protocol
 
 
@@ -197,9 +200,7 @@ class ScanDetector(Detector[ScanOptions]):
         tcp = ok & (proto == PROTO_TCP)
         syn_ack = flags & (TCP_SYN | TCP_ACK)
         icmp4, icmp6 = ok & (proto == PROTO_ICMP), ok & (proto == PROTO_ICMPV6)
-        ts = batch.ts_ns / 1e9
-        frames = np.arange(batch.first_frame, batch.first_frame + len(batch), dtype=np.int64)
-        self._now = max(self._now, float(ts.max()))
+        self._now = max(self._now, float(batch.ts_ns.max()) / 1e9)
 
         probes = (tcp & (syn_ack == TCP_SYN)) | (icmp4 & (sport == 8)) | (icmp6 & (sport == 128))
         answers = (tcp & (syn_ack == (TCP_SYN | TCP_ACK))) | (icmp4 & (sport == 0)) | (
@@ -210,8 +211,9 @@ class ScanDetector(Detector[ScanOptions]):
         if probes.any() or unreachable.any() or (
             self._sources and (answers.any() or rejects.any())
         ):
-            self._in_order(view, probes, answers & ~rejects, rejects, unreachable, ts, frames)
+            self._in_order(view, probes, answers & ~rejects, rejects, unreachable)
         return self._decide()
+
     def finish(self) -> Iterable[Alert]:
         """End of input: a probe still unanswered gets no answer any more (decided, as live,
         at probe time + grace)."""
@@ -225,46 +227,166 @@ class ScanDetector(Detector[ScanOptions]):
         answers: npt.NDArray[np.bool_],
         rejects: npt.NDArray[np.bool_],
         unreachable: npt.NDArray[np.bool_],
-        ts: npt.NDArray[np.float64],
-        frames: npt.NDArray[np.int64],
     ) -> None:
         """Probes, answers, rejections and ICMP errors one by one in packet order, so that
-        what a probe's fate is does not depend on where batches happen to be cut."""
-        t = view.table
+        what a probe's fate is does not depend on where batches happen to be cut (probes
+        answered in time within the batch cost less: :meth:`_answered_in_time`)."""
+        t, batch = view.table, view.batch
         # Answers and rejections travel target -> source: keep those to a watched source (one
         # known already or probing in this batch).
         back = np.flatnonzero(answers | rejects)
+        probing = np.flatnonzero(probes)
         if back.size:
             watched = np.fromiter((h[1] for h in self._sources), dtype=np.uint64,
                                   count=len(self._sources))
-            watched = np.concatenate([watched, t.src_lo[probes]])
+            watched = np.concatenate([watched, t.src_lo[probing]])
             back = back[np.isin(t.dst_lo[back], watched)]
-        rows = np.sort(np.concatenate([np.flatnonzero(probes), back,
-                                       np.flatnonzero(unreachable)]))
+        rows = np.sort(np.concatenate([probing, back, np.flatnonzero(unreachable)]))
         if not rows.size:
             return
+        is_probe, rejected, icmp_error = probes[rows], rejects[rows], unreachable[rows]
+        # the probes ICMP errors quote, read first: their sources take the probe-by-probe way
+        quoted = {i: self._quoted(view, i) for i in rows[icmp_error].tolist()}
         tcp = t.proto[rows] == PROTO_TCP
         out_port = np.where(tcp, t.dport[rows], 0)  # a probe's target port
         in_port = np.where(tcp, t.sport[rows], 0)  # an answer's source port
-        cols = _rows(rows, probes[rows], rejects[rows], unreachable[rows], t.src_hi[rows],
+        seconds = batch.ts_ns[rows] / 1e9
+        fast = self._answered_in_time(
+            view, rows, is_probe, rejected, icmp_error, out_port, in_port, seconds,
+            [inner[0][1] for inner in quoted.values() if inner is not None],
+        )
+        if fast.any():
+            # Their answers have nothing left to do, nor have the probes whose place in the
+            # queue this batch's expiry passes over anyway (_expired_with_batch).
+            keep = ~((fast & ~is_probe) | self._expired_with_batch(view, rows, fast, seconds))
+            rows, is_probe, rejected, icmp_error, fast, out_port, in_port, seconds = (
+                a[keep] for a in (rows, is_probe, rejected, icmp_error, fast, out_port, in_port,
+                                  seconds)
+            )
+        cols = _rows(rows, is_probe, rejected, icmp_error, fast, t.src_hi[rows],
                      t.src_lo[rows], t.dst_hi[rows], t.dst_lo[rows], out_port, in_port,
-                     t.proto[rows], ts[rows], frames[rows], view.flow_ids[rows])
-        for (i, is_probe, rejected, icmp_error, shi, slo, dhi, dlo, dport, sport, proto, when,
+                     t.proto[rows], seconds, rows + batch.first_frame, view.flow_ids[rows])
+        sources = self._sources
+        for (i, probe, reject, icmp, answered, shi, slo, dhi, dlo, dport, sport, proto, when,
              frame, flow) in zip(*cols, strict=True):
-            if is_probe:
+            if answered:
+                # A probe answered in time: all that is left of it is its place in the
+                # source's queue.
+                state = sources.get((shi, slo))
+                if state is None:
+                    state = sources[(shi, slo)] = _Source(self.options)
+                state.queue.append((when, (dhi, dlo, dport, proto)))
+            elif probe:
                 self._probe((shi, slo), (dhi, dlo, dport, proto), when, frame, flow or None)
-            elif icmp_error:
-                self._unreachable(view, i, when, frame)
+            elif icmp:
+                self._unreachable(quoted[i], when, frame)
             else:
                 self._answer((dhi, dlo), (shi, slo, sport, proto), when,
-                             "rejected (RST)" if rejected else None)
+                             "rejected (RST)" if reject else None)
 
-    def _unreachable(self, view: BatchView, i: int, ts: float, frame: int) -> None:
+    def _answered_in_time(
+        self,
+        view: BatchView,
+        rows: INTP,
+        is_probe: npt.NDArray[np.bool_],
+        rejected: npt.NDArray[np.bool_],
+        icmp_error: npt.NDArray[np.bool_],
+        out_port: npt.NDArray[np.integer[Any]],
+        in_port: npt.NDArray[np.integer[Any]],
+        seconds: npt.NDArray[np.float64],
+        quoted_sources: list[int],
+    ) -> npt.NDArray[np.bool_]:
+        """Which of ``rows`` are probes the batch answers in time, and those answers: pairs
+        whose only lasting effect is the probe's entry in its source's queue.
+
+        Per (source, target, port, protocol), its rows in packet order must open with such
+        pairs, one after the other: a probe, then its answer (not a rejection) within
+        ``grace_s``. The pairs before the first row that breaks the pattern count; the rest,
+        and every row of a source that had probes pending when the batch began or that an
+        ICMP error of the batch names (``quoted_sources``: address low words), take the
+        probe-by-probe way. None count when a memory bound could be reached within the batch
+        (which probes it drops depends on every probe pending meanwhile)."""
+        opts, sources = self.options, self._sources
+        fast = np.zeros(rows.shape[0], np.bool_)
+        probes = int(is_probe.sum())
+        most = max((len(state.pending) for state in sources.values()), default=0)
+        if (not probes or most + probes > opts.max_pending
+                or len(sources) + probes > opts.max_sources):
+            return fast
+        t = view.table
+        src_hi = np.where(is_probe, t.src_hi[rows], t.dst_hi[rows])
+        src_lo = np.where(is_probe, t.src_lo[rows], t.dst_lo[rows])
+        dst_hi = np.where(is_probe, t.dst_hi[rows], t.src_hi[rows])
+        dst_lo = np.where(is_probe, t.dst_lo[rows], t.src_lo[rows])
+        port = np.where(is_probe, out_port, in_port)
+        proto = t.proto[rows]
+        slow = icmp_error.copy()
+        busy = [host[1] for host, state in sources.items() if state.pending] + quoted_sources
+        if busy:
+            slow |= np.isin(src_lo, np.array(busy, dtype=np.uint64))
+        cand = np.flatnonzero(~slow)
+        n = int(cand.shape[0])
+        if n < 2:
+            return fast
+        # the candidates by key, then in packet order
+        order = cand[np.lexsort((cand, proto[cand], port[cand], dst_lo[cand], dst_hi[cand],
+                                 src_lo[cand], src_hi[cand]))]
+        same = np.ones(n - 1, np.bool_)  # the row's key is the one of the row before
+        for col in (src_hi, src_lo, dst_hi, dst_lo, port, proto):
+            c = col[order]
+            same &= c[1:] == c[:-1]
+        new_key = np.r_[True, ~same]
+        starts = np.flatnonzero(new_key)
+        key = np.cumsum(new_key) - 1
+        place = np.arange(n) - starts[key]  # the row's place among its key's rows
+        after = order[np.minimum(np.arange(1, n + 1), n - 1)]  # the next row (of the key?)
+        paired = (
+            is_probe[order] & np.r_[same, False] & ~is_probe[after] & ~rejected[after]
+            & (seconds[after] - seconds[order] <= opts.grace_s)
+        )
+        bad = np.flatnonzero((place % 2 == 0) & ~paired)
+        broken = np.full(starts.shape[0], n, np.int64)  # per key: the place of its 1st bad pair
+        np.minimum.at(broken, key[bad], place[bad])
+        fast[order[place < broken[key]]] = True
+        return fast
+
+    def _expired_with_batch(
+        self, view: BatchView, rows: INTP, fast: npt.NDArray[np.bool_],
+        seconds: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.bool_]:
+        """Which probes answered in time (``fast``) need no entry in their source's queue.
+
+        Popping an answered probe's entry can only fail a probe of the same target sent at
+        the very same time and still pending. When the :meth:`_expire` that ends this batch
+        pops the entry (it is older than ``grace_s`` by then, and so is each entry its
+        source's queue held before the batch) and the batch is in time order, that probe's
+        own entry, right behind, is popped then too: leaving the answered one out changes
+        nothing. Nor does not making the source for it: a source with nothing pending and no
+        failure is forgotten as idle by that same expiry (a probe that does not take this
+        way still makes its source, as before)."""
+        ts_ns = view.batch.ts_ns[rows]
+        if not (ts_ns[1:] >= ts_ns[:-1]).all():
+            return np.zeros(rows.shape[0], np.bool_)
+        now, grace = self._now, self.options.grace_s
+        young = [  # (sources with probes pending take the probe-by-probe way anyway)
+            host[1] for host, state in self._sources.items()
+            if state.queue and not state.pending
+            and now - max(when for when, _ in state.queue) <= grace
+        ]
+        settled = fast & (now - seconds > grace)
+        if young:
+            settled &= ~np.isin(view.table.src_lo[rows], np.array(young, dtype=np.uint64))
+        return settled
+
+    def _quoted(self, view: BatchView, i: int) -> tuple[Host, Pair] | None:
         """ICMP unreachable quotes the probe's headers: the target and port it was sent to."""
         t, batch = view.table, view.batch
         start = int(batch.offset[i]) + int(t.pl_off[i])
         quoted = bytes(batch.buf[start : start + max(0, int(t.pl_len[i]))])
-        inner = _quoted_probe(quoted, int(t.l3[i]) == L3_IPV6)
+        return _quoted_probe(quoted, int(t.l3[i]) == L3_IPV6)
+
+    def _unreachable(self, inner: tuple[Host, Pair] | None, ts: float, frame: int) -> None:
+        """The probe an ICMP error quoted (:meth:`_quoted`) failed."""
         if inner is None:
             return
         (shi, slo), pair = inner

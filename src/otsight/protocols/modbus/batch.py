@@ -47,6 +47,8 @@ class ModbusBatch(EventBatch):
         columns = {name: col[rows] for name, col in self.columns.items()}
         length = columns["val_len"]
         present = length != NONE
+        if not present.any():  # no register values (reads): nothing to gather or renumber
+            return ModbusBatch(columns, self.values[:0], self.endpoints)
         counts = np.where(present, length, 0)
         starts = np.cumsum(counts) - counts  # where each row's values go in the new array
         total = int(counts.sum())
@@ -92,13 +94,17 @@ class ModbusBatch(EventBatch):
         whom). Responses are left out."""
         c = self.columns
         req = c["kind"] == REQUEST
-        reads = req & (c["fc"] >= 1) & (c["fc"] <= 4)
-        keep = req & ~reads
+        fc = c["fc"]
+        reads = req & (fc >= 1) & (fc <= 4)
+        keep = req ^ reads  # the requests that are not reads
         idx = np.flatnonzero(reads)
         if idx.shape[0]:
-            key = c["flow"][idx] * 2 + c["direction"][idx]
-            _, first = np.unique(key, return_index=True)
-            keep[idx[first]] = True
+            # first read per flow direction: flows index ``endpoints``, so a small table
+            # takes the place of a sort
+            n = int(req.shape[0])
+            first = np.full(2 * len(self.endpoints), n, np.int64)
+            np.minimum.at(first, c["flow"][idx] * 2 + c["direction"][idx], idx)
+            keep[first[first < n]] = True
         return np.flatnonzero(keep)
 
     def summary(self) -> ModbusBatch:
