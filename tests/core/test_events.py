@@ -57,13 +57,15 @@ def test_every_event_class_is_frozen_keyword_only_and_survives_pickling() -> Non
                 event.ts = 0.0  # type: ignore[misc]
 
 
+MODBUS: dict[str, Any] = {  # every field a Modbus message needs
+    "ts": 1.5, "flow_id": 1, "src_ip": "192.0.2.1", "src_port": 40000,
+    "dst_ip": "192.0.2.2", "dst_port": 502, "transport": "tcp", "transaction_id": 1,
+    "unit_id": 1, "function_code": 3, "function": "read-holding-registers",
+}
+
+
 def test_fields_are_what_the_protocol_adds_in_declared_order() -> None:
-    common: dict[str, Any] = {
-        "ts": 1.5, "flow_id": 1, "src_ip": "192.0.2.1", "src_port": 40000,
-        "dst_ip": "192.0.2.2", "dst_port": 502, "transport": "tcp", "transaction_id": 1,
-        "unit_id": 1, "function_code": 3, "function": "read-holding-registers",
-    }
-    response = ModbusResponse(**common)
+    response = ModbusResponse(**MODBUS)
     fields = response.fields()
     assert list(fields)[:4] == ["transaction_id", "unit_id", "function_code", "function"]
     assert not {"ts", "frame", "flow_id", "src_ip", "transport"} & set(fields)
@@ -71,21 +73,16 @@ def test_fields_are_what_the_protocol_adds_in_declared_order() -> None:
 
 
 def test_construction_keeps_defaults_and_refuses_bad_arguments() -> None:
-    common: dict[str, Any] = {
-        "ts": 1.5, "flow_id": 1, "src_ip": "192.0.2.1", "src_port": 40000,
-        "dst_ip": "192.0.2.2", "dst_port": 502, "transport": "tcp", "transaction_id": 1,
-        "unit_id": 1, "function_code": 3, "function": "read-holding-registers",
-    }
-    response = ModbusResponse(**common)
+    response = ModbusResponse(**MODBUS)
     assert (response.frame, response.matched, response.values) == (0, False, None)
-    assert response == ModbusResponse(**common)
-    assert response != ModbusRequest(**common)  # type: ignore[comparison-overlap]  # another class
+    assert response == ModbusResponse(**MODBUS)
+    assert response != ModbusRequest(**MODBUS)  # type: ignore[comparison-overlap]  # another class
     with pytest.raises(TypeError, match="Missing required"):
         ModbusRequest(ts=1.0)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="positional"):
-        ModbusRequest(1.0, **common)  # type: ignore[call-arg]
+        ModbusRequest(1.0, **MODBUS)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="Unexpected keyword"):
-        ModbusRequest(**common, colour="red")  # type: ignore[call-arg]
+        ModbusRequest(**MODBUS, colour="red")  # type: ignore[call-arg]
     with pytest.raises(AttributeError):
         response.ts = 2.0  # type: ignore[misc]
 
