@@ -12,7 +12,8 @@ class DnsMessage(Event, frozen=True, kw_only=True):
     (name), ``type_code``, ``class``; records add ``ttl`` and ``data`` (display string) plus
     type-specific keys (``txt`` list, SRV ``target``/``port``, HINFO ``cpu``/``os``, NBNS
     ``addresses``/``group`` and NBSTAT ``names``/``groups``/``mac``); mDNS questions carry
-    ``unicast_response``."""
+    ``unicast_response``. Events of messages with the same bytes (but for the transaction id)
+    share these dicts (parser.parse remembers repeats): read them, never change them."""
 
     protocol: ClassVar[str] = "dns"
     transaction_id: int
