@@ -119,7 +119,7 @@ def test_a_worker_that_fails_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_event_of_a_capture_crosses_processes_unchanged() -> None:
-    """The worker pickles its events (BaseEvent.__reduce__): every kind the lab capture
+    """The worker pickles its events (msgspec Structs): every kind the lab capture
     makes comes back equal, of the same class, with the same ECS document."""
     events: list[Any] = []
 

@@ -68,27 +68,22 @@ class DnsDissector(Dissector):
         return (self.message(direction, data, ts_ns, frame),)
 
     def message(self, direction: int, data: bytes, ts_ns: int, frame: int) -> Event:
-        # Every field is passed by name, none with ``**``, which would build a dict of them all
-        # first: this runs once per datagram, and building the event is much of its cost.
-        flow_id, src_ip, src_port, dst_ip, dst_port, transport = self.sides[direction]
         nbns = self.nbns
         try:
             msg = parse(data, nbns=nbns, mdns=self.mdns)
-        except (Malformed, NeedMoreData) as exc:
+        except (Malformed, NeedMoreData) as exc:  # (rare: built the plain way)
             self.malformed += 1
             return DnsMalformed(
                 ts=ts_ns / 1e9,
                 frame=frame,
-                flow_id=flow_id,
-                src_ip=src_ip,
-                src_port=src_port,
-                dst_ip=dst_ip,
-                dst_port=dst_port,
-                transport=transport,
+                **self.endpoints(direction),
                 family=self.name,
                 reason=str(exc) or "short",
                 length=len(data),
             )
+        # Every field is passed by name, none with ``**``, which would build a dict of them all
+        # first: this runs once per datagram, and building the event is much of its cost.
+        flow_id, src_ip, src_port, dst_ip, dst_port, transport = self.sides[direction]
         if msg.error is not None:
             self.malformed += 1
         flags = msg.flags

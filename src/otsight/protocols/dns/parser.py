@@ -278,46 +278,46 @@ def _records(
     return pos
 
 
-# The last message parsed per (nbns, mdns): the family's probes and then the chosen
-# dissector parse the same datagram several times over. Messages are never changed after
-# parsing, so sharing one is safe; only immutable ``bytes`` are remembered.
-_RECENT: dict[tuple[bool, bool], tuple[bytes, Message]] = {}
-
 # Messages parsed before, by everything after their transaction id, per (nbns, mdns). A network
 # asks the same questions again and again (the same host, name and type every few seconds;
-# mDNS and NBNS announcements repeat word for word) and often gets the same answers: parsing
-# depends on nothing but the bytes, so a repeat costs a lookup and a copy of the header. Only
-# short messages are remembered and the memo is forgotten at once when full (bounded memory).
+# mDNS and NBNS announcements repeat word for word) and often gets the same answers; and the
+# family's probes and then the chosen dissector parse the same datagram several times over.
+# Parsing depends on nothing but the bytes, so a repeat costs a lookup (and a copy of the
+# header under another id). Messages are never changed after parsing, so sharing one is safe.
+# Only short messages are remembered, and the memo is forgotten at once when full (bounded
+# memory); of longer ones only the last per flavour is kept, for the repeated parses of one
+# datagram. Only immutable ``bytes`` are remembered.
 _BODIES: dict[tuple[bool, bool], dict[bytes, Message]] = {}
 MAX_BODIES = 1024  # messages remembered per flavour
 MAX_BODY = 512  # bytes: the classic UDP limit, which nearly every query and most answers fit
+_RECENT: dict[tuple[bool, bool], tuple[bytes, Message]] = {}  # the last longer message
 
 
 def parse(data: bytes, nbns: bool = False, mdns: bool = False) -> Message:
     """Parse one DNS-format message. Header or question errors raise :class:`Malformed`
     (:class:`NeedMoreData` under 12 bytes); record errors end the sections (``error``)."""
-    key = (nbns, mdns)
-    recent = _RECENT.get(key)
-    if recent is not None and recent[0] == data:
-        return recent[1]
-    if type(data) is not bytes:
+    if type(data) is not bytes or len(data) < 12:
         return _parse(data, nbns, mdns)
-    if 12 <= len(data) <= MAX_BODY:
-        bodies = _BODIES.get(key)
-        if bodies is None:
-            bodies = _BODIES[key] = {}
-        body = data[2:]
-        known = bodies.get(body)
-        if known is None:
-            msg = _parse(data, nbns, mdns)
-            if len(bodies) >= MAX_BODIES:
-                bodies.clear()
-            bodies[body] = msg
-        else:
-            msg = known.with_id(data[0] << 8 | data[1])
-    else:
+    key = (nbns, mdns)
+    if len(data) > MAX_BODY:
+        recent = _RECENT.get(key)
+        if recent is not None and recent[0] == data:
+            return recent[1]
         msg = _parse(data, nbns, mdns)
-    _RECENT[key] = (data, msg)
+        _RECENT[key] = (data, msg)
+        return msg
+    bodies = _BODIES.get(key)
+    if bodies is None:
+        bodies = _BODIES[key] = {}
+    body = data[2:]
+    known = bodies.get(body)
+    if known is None:
+        msg = _parse(data, nbns, mdns)
+        if len(bodies) >= MAX_BODIES:
+            bodies.clear()
+    else:
+        msg = known.with_id(data[0] << 8 | data[1])
+    bodies[body] = msg  # under the latest id: parsing this datagram again returns it as is
     return msg
 
 
