@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -429,23 +430,15 @@ class FlowTable:
 
         When the table is full, the least recently seen flows are ended first (``on_end``).
         """
-        n = keys.hash.shape[0]
-        slots = np.full(n, -1, dtype=np.int64)
-        idx = np.nonzero(keys.eligible)[0]
-        if idx.size == 0:
-            return slots
-        uniq, first, inverse = np.unique(keys.hash[idx], return_index=True, return_inverse=True)
-        # Hash collisions between different keys inside the batch: detect, then skip them.
-        rep = idx[first[inverse]]
-        clash = ~keys.same_key(idx, rep)
-        hashes = uniq.tolist()
-        get = self.by_hash.get
-        found = np.fromiter((get(h, -1) for h in hashes), dtype=np.int64, count=len(hashes))
+        uniq, first = keys.uniq, keys.first  # distinct hashes, in order of first packet
+        if uniq.size == 0:
+            return np.full(keys.group.shape[0], -1, dtype=np.int64)
+        found = np.array(list(map(self.by_hash.get, uniq.tolist(), repeat(-1))), dtype=np.int64)
         st = self.state
         have = np.nonzero(found >= 0)[0]
         if have.size:
             # A different key owning the same hash (across batches): the newcomer takes over.
-            s_have, i_have = found[have], idx[first[have]]
+            s_have, i_have = found[have], first[have]
             same = (
                 (st.a_hi[s_have] == keys.a_hi[i_have])
                 & (st.a_lo[s_have] == keys.a_lo[i_have])
@@ -469,9 +462,8 @@ class FlowTable:
                 self.evicted += int(victims.size)
                 self.on_end(victims, END_EVICTED)
         if new_u.size:
-            # New flows take slots in order of their first packet in the batch (not hash order).
-            new_u = new_u[np.argsort(first[new_u], kind="stable")]
-            i0 = idx[first[new_u]]
+            # New flows take slots in order of their first packet in the batch (``uniq``'s).
+            i0 = first[new_u]
             new_slots = self._alloc(int(new_u.size))
             self._init_slots(
                 new_slots,
@@ -485,10 +477,10 @@ class FlowTable:
                 keys.proto[i0].astype(np.int64),
             )
             found[new_u] = new_slots
-        slots[idx] = found[inverse]
-        if clash.any():
-            self.collisions += int(np.count_nonzero(clash))
-            slots[idx[clash]] = -1  # counted and skipped: two keys with one 64-bit hash
+        # Group -1 (not eligible, or a collision inside the batch) picks the appended -1.
+        slots: npt.NDArray[np.int64] = np.append(found, -1)[keys.group]
+        if keys.clashes:
+            self.collisions += keys.clashes  # counted and skipped: two keys with one 64-bit hash
         return slots
 
     def describe(self, s: int) -> tuple[str, int, str, int]:

@@ -1,33 +1,24 @@
-"""Canonical, direction-free flow keys and their 64-bit hashes, computed for a whole batch."""
+"""Canonical, direction-free flow keys, their 64-bit hashes and the batch grouped by hash.
+
+One compiled pass per batch (:mod:`keykernel`) fills all of them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
 
+from .keykernel import key_kernel
 from .table import (
     L3_IPV4,
     L3_IPV6,
-    PROTO_ICMP,
-    PROTO_ICMPV6,
     PROTO_TCP,
     PROTO_UDP,
     PacketTable,
 )
 
 U64 = npt.NDArray[np.uint64]
-
-_M1 = np.uint64(0x9E3779B97F4A7C15)
-_M2 = np.uint64(0xBF58476D1CE4E5B9)
-_M3 = np.uint64(0x94D049BB133111EB)
-
-
-def _mix(h: U64, v: U64) -> U64:
-    h = (h ^ v) * _M1
-    h ^= h >> np.uint64(31)
-    h *= _M2
-    h ^= h >> np.uint64(29)
-    return h
+I64 = npt.NDArray[np.int64]
 
 
 class FlowKeys:
@@ -35,57 +26,92 @@ class FlowKeys:
 
     ``a`` is the endpoint that sorts first (address, then port); ``from_b`` is True for packets
     sent by ``b``. Who *originated* the flow is decided later from the TCP handshake.
+
+    The eligible packets are also grouped by hash (what the flow table looks up): ``uniq``
+    holds the distinct hashes in order of their first packet ``first``, ``group`` each packet's
+    index into them, or -1 when it is not eligible or its key differs from its hash's first
+    key (a 64-bit collision inside the batch; ``clashes`` counts those). Assigning ``hash``
+    regroups, so tests can force collisions.
     """
 
     __slots__ = (
+        "_hash",
         "a_hi",
         "a_lo",
         "a_port",
         "b_hi",
         "b_lo",
         "b_port",
+        "clashes",
         "eligible",
+        "first",
         "from_b",
-        "hash",
+        "group",
         "proto",
+        "uniq",
     )
+    uniq: U64
+    first: I64
+    clashes: int
 
     def __init__(self, t: PacketTable, eligible: npt.NDArray[np.bool_]) -> None:
-        sh, sl, dh, dl = t.src_hi, t.src_lo, t.dst_hi, t.dst_lo
-        ports = t.has_ports & (t.proto != PROTO_ICMP) & (t.proto != PROTO_ICMPV6)
-        sp = np.where(ports, t.sport, 0).astype(np.uint64)
-        dp = np.where(ports, t.dport, 0).astype(np.uint64)
-        gt = (sh > dh) | ((sh == dh) & ((sl > dl) | ((sl == dl) & (sp > dp))))
-        self.from_b = gt
-        self.a_hi = np.where(gt, dh, sh)
-        self.a_lo = np.where(gt, dl, sl)
-        self.b_hi = np.where(gt, sh, dh)
-        self.b_lo = np.where(gt, sl, dl)
-        self.a_port = np.where(gt, dp, sp)
-        self.b_port = np.where(gt, sp, dp)
-        self.proto = t.proto.astype(np.uint64)
+        n = len(t)
+        u64 = np.uint64
         self.eligible = eligible
-        h = np.full(len(t), np.uint64(0x243F6A8885A308D3), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            h = _mix(h, self.a_hi)
-            h = _mix(h, self.a_lo)
-            h = _mix(h, self.b_hi)
-            h = _mix(h, self.b_lo)
-            h = _mix(h, (self.a_port << np.uint64(24)) | (self.b_port << np.uint64(8)) | self.proto)
-        self.hash = h
+        self.from_b: npt.NDArray[np.bool_] = np.empty(n, dtype=bool)
+        self.a_hi: U64 = np.empty(n, dtype=u64)
+        self.a_lo: U64 = np.empty(n, dtype=u64)
+        self.b_hi: U64 = np.empty(n, dtype=u64)
+        self.b_lo: U64 = np.empty(n, dtype=u64)
+        self.a_port: U64 = np.empty(n, dtype=u64)
+        self.b_port: U64 = np.empty(n, dtype=u64)
+        self.proto: U64 = np.empty(n, dtype=u64)
+        self._hash: U64 = np.empty(n, dtype=u64)
+        self.group: I64 = np.empty(n, dtype=np.int64)
+        self._group(t, hashed=False)
 
-    def same_key(self, i: npt.NDArray[np.intp], j: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
-        """Elementwise: do packets ``i`` and ``j`` have identical keys (guards hash collisions)?"""
-        same: npt.NDArray[np.bool_] = (
-            (self.a_hi[i] == self.a_hi[j])
-            & (self.a_lo[i] == self.a_lo[j])
-            & (self.b_hi[i] == self.b_hi[j])
-            & (self.b_lo[i] == self.b_lo[j])
-            & (self.a_port[i] == self.a_port[j])
-            & (self.b_port[i] == self.b_port[j])
-            & (self.proto[i] == self.proto[j])
+    @property
+    def hash(self) -> U64:
+        return self._hash
+
+    @hash.setter
+    def hash(self, value: U64) -> None:
+        self._hash = value
+        # Only the grouping is redone; the empty table's columns just keep the kernel's types.
+        self._group(PacketTable.empty(0), hashed=True)
+
+    def _group(self, t: PacketTable, hashed: bool) -> None:
+        """Run the kernel: the key columns and hashes from ``t`` (unless ``hashed``), groups."""
+        n = self._hash.shape[0]
+        self.uniq = np.empty(n, dtype=np.uint64)
+        self.first = np.empty(n, dtype=np.int64)
+        k, self.clashes = key_kernel(
+            hashed,
+            self.eligible,
+            t.src_hi,
+            t.src_lo,
+            t.dst_hi,
+            t.dst_lo,
+            t.proto,
+            t.has_ports,
+            t.sport,
+            t.dport,
+            self.from_b,
+            self.a_hi,
+            self.a_lo,
+            self.b_hi,
+            self.b_lo,
+            self.a_port,
+            self.b_port,
+            self.proto,
+            self._hash,
+            np.full(_table_size(n), -1, dtype=np.int64),
+            self.uniq,
+            self.first,
+            self.group,
         )
-        return same
+        self.uniq = self.uniq[:k]
+        self.first = self.first[:k]
 
     def key_tuple(self, i: int) -> tuple[int, int, int, int, int, int, int]:
         return (
@@ -97,6 +123,11 @@ class FlowKeys:
             int(self.b_port[i]),
             int(self.proto[i]),
         )
+
+
+def _table_size(n: int) -> int:
+    """Entries of the kernel's hash table for ``n`` packets: a power of two, at most half full."""
+    return 1 << max(4, (2 * n - 1).bit_length())
 
 
 def flow_eligible(t: PacketTable) -> npt.NDArray[np.bool_]:
