@@ -92,7 +92,11 @@ class Engine:
         )
         self._frames: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self.handlers: dict[int, StreamHandler] = {}
-        self.consumer = np.zeros(0, dtype=np.uint8)
+        # What becomes of each slot's payload (CONSUMER_*): one byte per slot, read one at a
+        # time as ``_states[s]`` (a plain int, cheaper than a numpy scalar) and many at a time
+        # through ``consumer``, a numpy view of the same bytes.
+        self._states = bytearray()
+        self.consumer = np.frombuffer(self._states, dtype=np.uint8)
         # Batch paths offered by handlers; path_of[slot] is 1 + the index of the flow's path.
         self.paths: list[BatchPath] = []
         self.path_of = np.zeros(0, dtype=np.uint8)
@@ -279,7 +283,7 @@ class Engine:
                 last_ts = int(st.last_ts[s])
                 if self.tcp.buffers:
                     self.tcp.flush(s, last_ts)  # packet time of the flow itself
-                if self.consumer[s] == CONSUMER_BATCH:
+                if self._states[s] == CONSUMER_BATCH:
                     self._release(s)
                 self._claimable.discard(s)
                 handler = self.handlers.pop(s, None)
@@ -306,12 +310,14 @@ class Engine:
 
     def _ensure_consumer_capacity(self) -> None:
         cap = self.flows.state.capacity
-        if self.consumer.shape[0] < cap:
-            grown = np.zeros(cap, dtype=np.uint8)
-            grown[: self.consumer.shape[0]] = self.consumer
+        if len(self._states) < cap:
             if self.handler_factory is None:
-                grown[:] = CONSUMER_NONE
-            self.consumer = grown
+                grown = bytearray([CONSUMER_NONE]) * cap
+            else:
+                grown = bytearray(cap)
+                grown[: len(self._states)] = self._states
+            self._states = grown
+            self.consumer = np.frombuffer(grown, dtype=np.uint8)
             paths = np.zeros(cap, dtype=np.uint8)
             paths[: self.path_of.shape[0]] = self.path_of
             self.path_of = paths
@@ -417,7 +423,7 @@ class Engine:
         for s in list(self._claimable):
             handler = self.handlers.get(s)
             k = int(self.path_of[s])
-            if handler is None or k == 0 or self.consumer[s] != CONSUMER_ACTIVE:
+            if handler is None or k == 0 or self._states[s] != CONSUMER_ACTIVE:
                 self._claimable.discard(s)
                 continue
             try:
@@ -428,13 +434,13 @@ class Engine:
                 self._claimable.discard(s)
                 continue
             if claimed:
-                self.consumer[s] = CONSUMER_BATCH
+                self._states[s] = CONSUMER_BATCH
                 self._claimable.discard(s)
 
     def _release(self, s: int) -> None:
         """The flow goes back to its handler (which then gets its data); claimable again."""
         k = int(self.path_of[s])
-        self.consumer[s] = CONSUMER_ACTIVE
+        self._states[s] = CONSUMER_ACTIVE
         self._claimable.add(s)
         try:
             self.paths[k - 1].release(s)
@@ -468,43 +474,44 @@ class Engine:
         s_all = slots[order]
         orig = self.flows.state.orig[np.where(s_all >= 0, s_all, 0)]
         direction = (side[order] != np.where(orig >= 0, orig, 0)).tolist()
-        starts = (batch.offset[order] + table.pl_off[order] + out_off[order]).tolist()
-        lengths = out_len[order].tolist()
+        starts = batch.offset[order] + table.pl_off[order] + out_off[order]
+        stops = (starts + out_len[order]).tolist()
         times = batch.ts_ns[order].tolist()
-        packets = order.tolist()
-        slot_list = s_all.tolist()
+        frame_no = (order + batch.first_frame).tolist()
         buf = batch.buf.data  # a memoryview: slicing it copies nothing until bytes()
-        first = batch.first_frame
         deliver = self._deliver_direction
-        consumer = self.consumer  # not resized while a range is dispatched
+        states = self._states  # not replaced while a range is dispatched
         handlers = self.handlers
         position = self.position
         position[2] = 2
-        for k, i in enumerate(packets):
+        for i, frame_only, s, d, a, b, ts, frame in zip(
+            order.tolist(), is_frame, s_all.tolist(), direction, starts.tolist(), stops, times,
+            frame_no, strict=True,
+        ):
             position[1] = i
-            if is_frame[k]:
+            if frame_only:
                 self._deliver_frame(batch, table, i)
                 continue
-            s = slot_list[k]
-            state = consumer[s]
+            state = states[s]
             if state == CONSUMER_NONE:  # e.g. a handler said it was done earlier in the range
                 continue
             if i in overrides:  # a reassembled IP fragment: its payload is not in the buffer
                 off = int(out_off[i])
-                data = self._payload(i)[off : off + lengths[k]]
+                data = self._payload(i)[off : off + b - a]
             else:
-                data = bytes(buf[starts[k] : starts[k] + lengths[k]])
-            active = handlers.get(s) if state == CONSUMER_ACTIVE else None
-            if active is None:  # undecided, claimed by a batch path, or a handler missing
-                deliver(s, direction[k], data, times[k], first + i)
-                continue
-            # The common case inline (one Python call per payload saved): as in
-            # _deliver_direction, a true result means the handler is done with the flow.
-            try:
-                if active.on_data(direction[k], data, times[k], first + i):
-                    consumer[s] = CONSUMER_NONE
-            except Exception as exc:
-                self._failed(exc, active.on_data)
+                data = bytes(buf[a:b])
+            if state == CONSUMER_ACTIVE:
+                # The common case inline (one Python call per payload saved): as in
+                # _deliver_direction, a true result means the handler is done with the flow.
+                active = handlers.get(s)
+                if active is not None:
+                    try:
+                        if active.on_data(d, data, ts, frame):
+                            states[s] = CONSUMER_NONE
+                    except Exception as exc:
+                        self._failed(exc, active.on_data)
+                    continue
+            deliver(s, d, data, ts, frame)  # undecided, on a batch path, or no handler
 
     def _deliver_frame(self, batch: FrameBatch, table: PacketTable, i: int) -> None:
         assert self.frame_handler is not None
@@ -528,13 +535,13 @@ class Engine:
         self._deliver_direction(s, self._direction(s, b), data, ts, frame)
 
     def _deliver_direction(self, s: int, direction: int, data: bytes, ts: int, frame: int) -> None:
-        state = self.consumer[s]
+        state = self._states[s]
         if state == CONSUMER_ACTIVE:  # the common case first: a handler is waiting
             active = self.handlers.get(s)
             if active is not None:
                 try:
                     if active.on_data(direction, data, ts, frame):
-                        self.consumer[s] = CONSUMER_NONE  # done: no more payload for it
+                        self._states[s] = CONSUMER_NONE  # done: no more payload for it
                 except Exception as exc:
                     self._failed(exc, active.on_data)
             return
@@ -543,7 +550,7 @@ class Engine:
         if state == CONSUMER_UNDECIDED:
             assert self.handler_factory is not None
             if self.owns is not None and not self.owns(int(self.flows.state.flow_id[s])):
-                self.consumer[s] = CONSUMER_NONE  # another process's flow
+                self._states[s] = CONSUMER_NONE  # another process's flow
                 return
             orig_ip, orig_port, resp_ip, resp_port = self.flows.describe(s)
             ctx = FlowContext(
@@ -583,10 +590,10 @@ class Engine:
             if self._undecided:
                 self._undecided.pop(s, None)
             if handler is None:
-                self.consumer[s] = CONSUMER_NONE
+                self._states[s] = CONSUMER_NONE
                 return
             self.handlers[s] = handler
-            self.consumer[s] = CONSUMER_ACTIVE
+            self._states[s] = CONSUMER_ACTIVE
             self._offer_path(s, handler)
             for gap_direction, nbytes, gap_ts in early:
                 self._call(handler.on_gap, gap_direction, nbytes, gap_ts)
@@ -596,7 +603,7 @@ class Engine:
             self._release(s)
         handler_obj = self.handlers.get(s)
         if handler_obj is not None and self._call(handler_obj.on_data, direction, data, ts, frame):
-            self.consumer[s] = CONSUMER_NONE
+            self._states[s] = CONSUMER_NONE
 
     def _offer_path(self, s: int, handler: StreamHandler) -> None:
         path: BatchPath | None = getattr(handler, "batch_path", None)
@@ -617,15 +624,15 @@ class Engine:
         self._deliver(s, b, data, ts, frame)
 
     def _gap(self, s: int, b: int, nbytes: int, ts: int) -> None:
-        if self.consumer.shape[0] > s and self.consumer[s] == CONSUMER_BATCH:
+        if len(self._states) > s and self._states[s] == CONSUMER_BATCH:
             self._release(s)
         handler = self.handlers.get(s)
         if handler is not None:
-            if self.consumer[s] != CONSUMER_NONE:  # NONE with a handler: it said it is done
+            if self._states[s] != CONSUMER_NONE:  # NONE with a handler: it said it is done
                 self._call(handler.on_gap, self._direction(s, b), nbytes, ts)
         elif (
             self.handler_factory is not None
-            and self.consumer[s] == CONSUMER_UNDECIDED
+            and self._states[s] == CONSUMER_UNDECIDED
             and (self.owns is None or self.owns(int(self.flows.state.flow_id[s])))
         ):
             self._early_gaps.setdefault(s, []).append((self._direction(s, b), nbytes, ts))
