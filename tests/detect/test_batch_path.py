@@ -12,6 +12,7 @@ from otsight.core.events import BaseEvent, EventBatch
 from otsight.decode.flows import FlowColumns
 from otsight.decode.view import BatchView
 from otsight.detect.registry import create_detectors
+from otsight.detect.rules.ot_commands import OtCommandDetector
 from otsight.detect.stage import DetectionStage
 from otsight.pipeline.assemble import build_stages, run_files
 from otsight.protocols.modbus.batch import ModbusBatch
@@ -91,4 +92,14 @@ def test_a_compiled_batch_no_rule_wants_is_neither_summarised_nor_built(
     commands = DetectionStage(create_detectors(only=["ot-commands"]))
     for batch in batches:
         commands.on_events(batch)
+    # (the rule takes Modbus batches whole, and polling holds no command: nothing to build)
+    assert summarised == []
+    assert all(batch._events is None for batch in batches)
+
+    class OneByOne(OtCommandDetector):
+        batch_types = ()
+
+    one_by_one = DetectionStage([OneByOne()])
+    for batch in batches:
+        one_by_one.on_events(batch)
     assert summarised == batches

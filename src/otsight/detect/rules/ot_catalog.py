@@ -71,6 +71,13 @@ UMAS_WRITES = frozenset({0x23, 0x25})  # write variables, write coils/registers
 UMAS_IDENTIFY = frozenset({0x02, 0x03, 0x04, 0x06})  # read id, project, PLC and card info
 
 
+# The function codes modbus_command can flag, and those is_write or is_identification can hold
+# for (a request with any other code is neither): what a detector reading Modbus columns
+# must build events for.
+MODBUS_COMMAND_CODES = frozenset({8, 90})
+MODBUS_WRITE_OR_IDENTIFY_CODES = MODBUS_WRITES | {17, 43, 90}
+
+
 def modbus_command(e: ModbusRequest) -> Command | None:
     fc, sub = e.function_code, e.sub_function
     if fc == 8:

@@ -11,20 +11,37 @@ from a client not learned is an unauthorised command (T0855) and an identificati
 one is remote system information discovery (T0888). Clients first seen after the warm-up are
 not learned: every write of theirs is reported (the deduplicator folds the repeats) until the
 learned baseline (next increment) or an analyst accepts them; ``PeerBaseline`` is that hook.
+
+Both take compiled Modbus batches whole (``on_event_batch``): they read the function codes and
+endpoints off the columns and build events only for the rows that can raise an alert, with the
+same alerts, in the same order, and the same learning as event by event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import ClassVar, Protocol
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from ...alerts.model import Alert
-from ...core.events import BaseEvent, Event
+from ...core.events import BaseEvent, Event, EventBatch
+from ...protocols.modbus.batch import ModbusBatch
+from ...protocols.modbus.events import ModbusRequest
+from ...protocols.modbus.kernel import REQUEST
 from ..alerting import event_alert, protocol_name
 from ..base import Detector, DetectorOptions
-from .ot_catalog import COMMAND_EVENTS, REQUEST_EVENTS, command_of, is_identification, is_request
+from .ot_catalog import (
+    COMMAND_EVENTS,
+    MODBUS_COMMAND_CODES,
+    MODBUS_WRITE_OR_IDENTIFY_CODES,
+    REQUEST_EVENTS,
+    command_of,
+    is_identification,
+    is_request,
+)
 from .ot_catalog import is_write as catalog_is_write
 
 
@@ -45,6 +62,25 @@ class OtCommandDetector(Detector[OtCommandOptions]):
     Options = OtCommandOptions
     event_types = COMMAND_EVENTS
     sees_every_poll = False  # commands are never plain reads
+    batch_types: ClassVar[tuple[type[EventBatch], ...]] = (ModbusBatch,)
+
+    def on_event_batch(
+        self, batch: EventBatch, summary: bool = False
+    ) -> Iterator[tuple[int, Alert]]:
+        """Only requests whose function code can be a command are built and judged (the
+        summary keeps every request that is not a read: a batch without any needs none)."""
+        if not isinstance(batch, ModbusBatch):
+            yield from super().on_event_batch(batch, summary)
+            return
+        rows = _modbus_requests_with(batch, MODBUS_COMMAND_CODES)
+        if not rows.shape[0]:
+            return
+        if summary:
+            batch = batch.summary()
+            rows = _modbus_requests_with(batch, MODBUS_COMMAND_CODES)
+        for row, event in zip(rows.tolist(), batch.events_at(rows), strict=True):
+            for alert in self.on_event(event):
+                yield row, alert
 
     def on_event(self, event: BaseEvent) -> Iterable[Alert]:
         cmd = command_of(event)
@@ -69,6 +105,17 @@ class OtCommandDetector(Detector[OtCommandOptions]):
                 reverse=cmd.reverse,
             ),
         )
+
+
+def _modbus_requests_with(batch: ModbusBatch, codes: frozenset[int]) -> npt.NDArray[np.int64]:
+    """Rows of the requests of ``batch`` with one of the function ``codes`` (a few)."""
+    fc = batch.columns["fc"]
+    found = np.zeros(fc.shape, np.bool_)
+    for code in codes:  # (cheaper than np.isin for a few codes)
+        found |= fc == code
+    if not found.any():
+        return np.flatnonzero(found)
+    return np.flatnonzero(found & (batch.columns["kind"] == REQUEST))
 
 
 class PeerBaseline(Protocol):
@@ -110,6 +157,7 @@ class UnknownMasterDetector(Detector[UnknownMasterOptions]):
     Options = UnknownMasterOptions
     event_types = REQUEST_EVENTS
     sees_every_poll = False  # reads only teach who polls whom: the first of a batch says it
+    batch_types: ClassVar[tuple[type[EventBatch], ...]] = (ModbusBatch,)
 
     def __init__(
         self, options: UnknownMasterOptions | None = None, baseline: PeerBaseline | None = None
@@ -125,6 +173,69 @@ class UnknownMasterDetector(Detector[UnknownMasterOptions]):
         slug = type(event).protocol
         if self._known(event.dst_ip, event.src_ip, slug, event.ts):
             return ()
+        return self._unknown(event, slug)
+
+    def on_event_batch(
+        self, batch: EventBatch, summary: bool = False
+    ) -> Iterator[tuple[int, Alert]]:
+        """Each request is learned from in order, as an event would be, but from the columns:
+        a flow direction whose client its server already knows teaches nothing more and is
+        passed over (without a baseline, known clients stay known), and an event is built only
+        for an unknown client's write or identification request. The summary keeps requests of
+        every flow direction that sends any: when the whole batch has none to learn from, it
+        has none either."""
+        if not isinstance(batch, ModbusBatch):
+            yield from super().on_event_batch(batch, summary)
+            return
+        slug = ModbusRequest.protocol
+        peers = self._peers(batch, slug)
+        if not peers:
+            return  # (the usual batch: polling among known peers)
+        if summary:
+            batch = batch.summary()
+        c = batch.columns
+        rows = np.flatnonzero(c["kind"] == REQUEST)
+        sides = c["flow"][rows] * 2 + c["direction"][rows]
+        keep = np.zeros(2 * len(batch.endpoints), np.bool_)
+        keep[list(peers)] = True
+        keep = keep[sides]
+        rows, sides = rows[keep], sides[keep]
+        notable = []
+        for row, side, ts_ns, fc in zip(rows.tolist(), sides.tolist(),
+                                         c["ts_ns"][rows].tolist(), c["fc"][rows].tolist(),
+                                         strict=True):
+            server, client = peers[side]
+            # (ts as the event would have it)
+            if not self._known(server, client, slug, ts_ns / 1e9) and (
+                fc in MODBUS_WRITE_OR_IDENTIFY_CODES
+            ):
+                notable.append(row)
+        picked = np.array(notable, np.int64)
+        for row, event in zip(notable, batch.events_at(picked), strict=True):
+            for alert in self._unknown(event, slug):
+                yield row, alert
+
+    def _peers(self, batch: ModbusBatch, slug: str) -> dict[int, tuple[str, str]]:
+        """(server, client) of each flow direction (``2 * flow + direction``) that sends
+        requests in ``batch``, but those whose server knows the client already."""
+        c = batch.columns
+        endpoints = batch.endpoints
+        requests = np.bincount(  # per flow direction (counting is cheaper than a gather)
+            c["flow"] * 2 + c["direction"], c["kind"] == REQUEST, 2 * len(endpoints))
+        peers = {}
+        servers = None if self.baseline is not None else self._servers
+        for side in np.flatnonzero(requests).tolist():
+            ends = endpoints[side >> 1][side & 1]
+            server, client = ends["dst_ip"], ends["src_ip"]
+            if servers is not None:
+                state = servers.get((server, slug))
+                if state is not None and client in state.known:
+                    continue  # known stays known: nothing to learn, nothing to report
+            peers[side] = (server, client)
+        return peers
+
+    def _unknown(self, event: Event, slug: str) -> tuple[Alert, ...]:
+        """What a request from a client its server does not know raises."""
         if catalog_is_write(event):
             return (self._write_alert(event, protocol_name(slug)),)
         if self.options.report_identification and is_identification(event):

@@ -37,6 +37,7 @@ class ModbusBatch(EventBatch):
         self.columns = columns  # kind ts_ns frame flow direction tid unit fc addr qty exc
         self.values = values  # matched req_frame latency_ns val_start val_len (see kernel)
         self.endpoints = endpoints  # per flow index: the endpoints of direction 0 and 1
+        self._summary: ModbusBatch | None = None
 
     def __len__(self) -> int:
         return int(self.columns["kind"].shape[0])
@@ -108,7 +109,20 @@ class ModbusBatch(EventBatch):
         return np.flatnonzero(keep)
 
     def summary(self) -> ModbusBatch:
-        return self.subset(self.polling_summary())
+        """The rows of :meth:`polling_summary` (built once: several consumers may ask)."""
+        if self._summary is None:
+            self._summary = self.subset(self.polling_summary())
+        return self._summary
+
+    def events_at(self, rows: npt.NDArray[np.int64]) -> Sequence[ModbusMessage]:
+        """``[self.events()[r] for r in rows]``, building the events of those rows only (a
+        detector that reads the columns needs objects for the few rows it reports)."""
+        if self._events is not None:
+            events = self._events
+            return [events[r] for r in rows.tolist()]
+        if not rows.shape[0]:
+            return []
+        return self.subset(rows)._materialise()
 
     def _rows(self) -> tuple[list[Any], ...]:
         c = self.columns
