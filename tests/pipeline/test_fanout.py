@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,12 @@ from otsight.capture.writer import PcapWriter
 from otsight.core.events import BaseEvent, EventBatch
 from otsight.decode.flows import FlowColumns
 from otsight.decode.view import BatchView
+from otsight.detect.registry import create_detectors
+from otsight.detect.stage import DetectionStage
 from otsight.pipeline.assemble import build_stages, run_batches, run_files
+from otsight.pipeline.fanout import Fanout
+from otsight.protocols.arp.dissector import ArpMessage
+from otsight.protocols.http.events import HttpResponse
 from otsight.testing.packets import tcp_frame
 
 
@@ -105,3 +111,90 @@ def test_event_batches_go_whole_to_observers_that_take_them_and_one_by_one_to_ot
     assert len(plain.events) == 100
     assert sorted(taker.events + from_batches, key=lambda e: e.frame) == plain.events
     assert result.summary.observer_errors == {"broken": 100}  # one per event, as before
+
+
+# ------------------------------------------------------------ observers that name their events
+class _Ping(BaseEvent, frozen=True, kw_only=True):
+    pass
+
+
+class _Pong(BaseEvent, frozen=True, kw_only=True):
+    pass
+
+
+class _SubPing(_Ping, frozen=True, kw_only=True):
+    pass
+
+
+class Choosy(Recorder):
+    """Wants only ``_Ping`` (and its subclasses); counts how often it is asked."""
+
+    def __init__(self, name: str, fail_asking: bool = False) -> None:
+        super().__init__(name)
+        self.asked: list[type] = []
+        self.fail_asking = fail_asking
+
+    def wants_event(self, cls: type[BaseEvent]) -> bool:
+        self.asked.append(cls)
+        if self.fail_asking:
+            raise RuntimeError("cannot say")
+        return issubclass(cls, _Ping)
+
+
+def _stream(n: int) -> list[BaseEvent]:
+    kinds: list[type[BaseEvent]] = [_Ping, _Pong, _SubPing]
+    return [kinds[(k * 7 + k // 3) % 3](ts=float(k), frame=k + 1) for k in range(n)]
+
+
+def test_fanout_skips_an_observer_for_classes_it_does_not_want_and_asks_once_per_class() -> None:
+    choosy, plain = Choosy("choosy"), Recorder("plain")
+    fanout = Fanout([choosy, plain])
+    events = _stream(30)
+    for event in events:
+        fanout(event)
+    assert plain.events == events  # no wants_event: everything, as before
+    assert choosy.events == [e for e in events if isinstance(e, _Ping)]
+    assert choosy.events
+    assert len(choosy.events) < len(events)
+    assert sorted(c.__name__ for c in choosy.asked) == ["_Ping", "_Pong", "_SubPing"]
+
+
+def test_an_observer_whose_wants_event_fails_gets_every_event_and_the_failure_is_counted() -> None:
+    choosy = Choosy("choosy", fail_asking=True)
+    fanout = Fanout([choosy])
+    events = _stream(12)
+    for event in events:
+        fanout(event)
+    assert choosy.events == events
+    assert fanout.errors == {"choosy": 3}  # once per class asked
+
+
+def test_event_batches_given_one_by_one_are_filtered_by_wants_event_too() -> None:
+    class Batch(EventBatch):
+        def __init__(self, events: list[BaseEvent]) -> None:
+            super().__init__()
+            self._items = events
+
+        def __len__(self) -> int:
+            return len(self._items)
+
+        def _materialise(self) -> Sequence[BaseEvent]:
+            return self._items
+
+    choosy, plain, taker = Choosy("choosy"), Recorder("plain"), BatchTaker("taker")
+    fanout = Fanout([choosy, plain, taker])
+    events = _stream(20)
+    batch = Batch(events)
+    fanout.on_events(batch)
+    assert taker.batches == [batch]
+    assert taker.events == []
+    assert plain.events == events
+    assert choosy.events == [e for e in events if isinstance(e, _Ping)]
+
+
+def test_the_detection_stage_wants_only_classes_a_detector_takes() -> None:
+    stage = DetectionStage(create_detectors())
+    assert stage.wants_event(ArpMessage)
+    assert stage.wants_event(HttpResponse)
+    assert not stage.wants_event(_Pong)
+    assert all(stage.wants_event(c) for d in stage.detectors for c in d.event_types)

@@ -139,8 +139,10 @@ class Observer(Protocol):
     other events of the same stretch of packets. An observer may implement
     ``on_events(batch: EventBatch) -> None`` to take such batches whole (e.g. to count or
     serialise them without building event objects); without it, it gets each event of the
-    batch through ``on_event``. Errors are contained by the pipeline (logged and counted per
-    observer), so one broken stage never stops the others.
+    batch through ``on_event``. An observer may also implement ``wants_event(cls: type) -> bool``
+    (see :class:`SelectiveObserver`) to be spared the single events of classes it ignores;
+    without it, it gets every event. Errors are contained by the pipeline (logged and counted
+    per observer), so one broken stage never stops the others.
     """
 
     name: str
@@ -163,3 +165,11 @@ class BatchObserver(Observer, Protocol):
 
     def on_events(self, batch: EventBatch) -> None:
         """Events of a batch path, in order (``len(batch)`` of them)."""
+
+
+class SelectiveObserver(Observer, Protocol):
+    """An observer that names the event classes it wants (see :class:`Observer`)."""
+
+    def wants_event(self, cls: type[BaseEvent]) -> bool:
+        """Whether events of ``cls`` should reach ``on_event``; asked once per class (the
+        answer must not change), so a False spares a call per event of that class."""

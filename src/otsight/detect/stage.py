@@ -82,6 +82,11 @@ class DetectionStage:
         self.finished = False
 
     # ----------------------------------------------------------------- Observer
+    def wants_event(self, cls: type[BaseEvent]) -> bool:
+        """Only classes some detector takes: the pipeline then skips the rest (most events)."""
+        route = self._routes.get(cls)
+        return bool(route if route is not None else self._route(cls))
+
     def on_event(self, event: BaseEvent) -> None:
         route = self._routes.get(type(event))
         if route is None:

@@ -20,6 +20,9 @@ class Fanout:
     """Calls each observer in order; an observer that raises is logged and counted, not fatal.
 
     It is also the protocol layer's event sink (``fanout(event)``, ``fanout.on_events(batch)``).
+    Single events go only to the observers that want their class (``wants_event``, asked once
+    per class; an observer without it, or whose answer fails, gets every event): most events
+    of a capture (DNS, TLS...) interest no detector, and a call per event and observer adds up.
     """
 
     def __init__(self, observers: Sequence[Observer]) -> None:
@@ -29,13 +32,34 @@ class Fanout:
         self._on_events: list[Callable[[EventBatch], None] | None] = [
             getattr(o, "on_events", None) for o in self.observers
         ]
+        # event class -> (observer index, its on_event) of the observers that want it
+        self._routes: dict[type, list[tuple[int, Callable[[BaseEvent], None]]]] = {}
+        self._takers: dict[type, frozenset[int]] = {}  # the same, as observer indices
 
     def __call__(self, event: BaseEvent) -> None:
-        for i, handle in enumerate(self._on_event):
+        route = self._routes.get(type(event))
+        if route is None:
+            route = self._route(type(event))
+        for i, handle in route:
             try:
                 handle(event)
             except Exception:  # a broken stage must not stop the others
                 self._failed(self.observers[i], "on_event")
+
+    def _route(self, cls: type) -> list[tuple[int, Callable[[BaseEvent], None]]]:
+        route: list[tuple[int, Callable[[BaseEvent], None]]] = []
+        for i, observer in enumerate(self.observers):
+            wants = getattr(observer, "wants_event", None)
+            if wants is not None:
+                try:
+                    if not wants(cls):
+                        continue
+                except Exception:  # it gets every event, as if it had not said
+                    self._failed(observer, "wants_event")
+            route.append((i, self._on_event[i]))
+        self._routes[cls] = route
+        self._takers[cls] = frozenset(i for i, _ in route)
+        return route
 
     def on_events(self, batch: EventBatch) -> None:
         """A batch of events: whole to observers that take batches, else event by event (each
@@ -48,7 +72,13 @@ class Fanout:
                     self._failed(self.observers[i], "on_events")
                 continue
             handle = self._on_event[i]
+            takers = self._takers
             for event in batch.events():
+                cls = type(event)
+                if cls not in takers:
+                    self._route(cls)
+                if i not in takers[cls]:
+                    continue  # (not a class this observer wants)
                 try:
                     handle(event)
                 except Exception:

@@ -49,6 +49,7 @@ from ..base import Detector, DetectorOptions
 
 PROTO_ARP = 0x806  # pseudo protocol number of ARP probes in pair keys
 V4MAPPED = 0xFFFF_0000_0000
+MAX_REMEMBERED = 65_536  # parsed ARP addresses kept (forgotten all at once beyond)
 
 Host = tuple[int, int]  # (hi, lo) address words
 INTP = npt.NDArray[np.intp]
@@ -174,20 +175,40 @@ class ScanDetector(Detector[ScanOptions]):
         self._failures: list[_Failure] = []
         self._now = 0.0
         self.dropped = 0
+        self._hosts: dict[str, Host] = {}  # ARP address text -> address words
+        self._arp_pairs: dict[str, Pair] = {}  # ARP address text -> probe pair key
 
     # ------------------------------------------------------------------ ARP probes (events)
     def on_event(self, event: BaseEvent) -> Iterable[Alert]:
         if not isinstance(event, ArpMessage) or event.probe or event.gratuitous:
             return ()
-        if event.operation == "request":
-            source = _v4(event.sender_ip)
-            target = _v4(event.target_ip)
-            self._probe(source, (target[0], target[1], 0, PROTO_ARP), event.ts, event.frame, None)
-        elif event.operation == "reply":
-            requester = _v4(event.target_ip)
-            answered = _v4(event.sender_ip)
-            self._answer(requester, (answered[0], answered[1], 0, PROTO_ARP), event.ts, None)
+        operation = event.operation
+        if operation == "request":
+            source = self._v4(event.sender_ip)
+            self._probe(source, self._arp_pair(event.target_ip), event.ts, event.frame, None)
+        elif operation == "reply":
+            requester = self._v4(event.target_ip)
+            self._answer(requester, self._arp_pair(event.sender_ip), event.ts, None)
         return ()
+
+    def _v4(self, address: str) -> Host:
+        """:func:`_v4`, remembered: a LAN's ARP names the same few hundred addresses over and
+        over, and parsing the text costs more than the rest of a message's work."""
+        host = self._hosts.get(address)
+        if host is None:
+            if len(self._hosts) >= MAX_REMEMBERED:
+                self._hosts.clear()
+                self._arp_pairs.clear()
+            host = self._hosts[address] = _v4(address)
+        return host
+
+    def _arp_pair(self, address: str) -> Pair:
+        """The pair key of an ARP probe for ``address`` (remembered as :meth:`_v4` is)."""
+        pair = self._arp_pairs.get(address)
+        if pair is None:
+            host = self._v4(address)
+            pair = self._arp_pairs[address] = (host[0], host[1], 0, PROTO_ARP)
+        return pair
 
     # ------------------------------------------------------------------ TCP/ICMP (batches)
     def on_batch(self, view: BatchView) -> Iterable[Alert]:
