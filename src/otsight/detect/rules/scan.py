@@ -176,7 +176,6 @@ class ScanDetector(Detector[ScanOptions]):
         self._now = 0.0
         self.dropped = 0
         self._hosts: dict[str, Host] = {}  # ARP address text -> address words
-        self._arp_pairs: dict[str, Pair] = {}  # ARP address text -> probe pair key
 
     # ------------------------------------------------------------------ ARP probes (events)
     def on_event(self, event: BaseEvent) -> Iterable[Alert]:
@@ -185,10 +184,12 @@ class ScanDetector(Detector[ScanOptions]):
         operation = event.operation
         if operation == "request":
             source = self._v4(event.sender_ip)
-            self._probe(source, self._arp_pair(event.target_ip), event.ts, event.frame, None)
+            target = self._v4(event.target_ip)
+            self._probe(source, (target[0], target[1], 0, PROTO_ARP), event.ts, event.frame, None)
         elif operation == "reply":
             requester = self._v4(event.target_ip)
-            self._answer(requester, self._arp_pair(event.sender_ip), event.ts, None)
+            answered = self._v4(event.sender_ip)
+            self._answer(requester, (answered[0], answered[1], 0, PROTO_ARP), event.ts, None)
         return ()
 
     def _v4(self, address: str) -> Host:
@@ -198,17 +199,8 @@ class ScanDetector(Detector[ScanOptions]):
         if host is None:
             if len(self._hosts) >= MAX_REMEMBERED:
                 self._hosts.clear()
-                self._arp_pairs.clear()
             host = self._hosts[address] = _v4(address)
         return host
-
-    def _arp_pair(self, address: str) -> Pair:
-        """The pair key of an ARP probe for ``address`` (remembered as :meth:`_v4` is)."""
-        pair = self._arp_pairs.get(address)
-        if pair is None:
-            host = self._v4(address)
-            pair = self._arp_pairs[address] = (host[0], host[1], 0, PROTO_ARP)
-        return pair
 
     # ------------------------------------------------------------------ TCP/ICMP (batches)
     def on_batch(self, view: BatchView) -> Iterable[Alert]:
